@@ -1,0 +1,70 @@
+"""The ASGI application: GraphQL at /graphql (GraphiQL in a browser) and health checks."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
+
+from ops.database import create_pool, resolve_url
+from ops.settings import Settings, get_settings
+from schema import build_schema
+from schema.context import Context
+from schema.errors import format_error
+from schema.loaders import Loaders
+
+
+class RegistryGraphQL(GraphQL[Context, None]):
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(
+            build_schema(), graphql_ide="graphiql" if settings.graphiql else None
+        )
+        self.settings = settings
+        self.pool: asyncpg.Pool | None = None
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        assert self.pool is not None, "the pool opens with the application"
+        return Context(
+            pool=self.pool,
+            loaders=Loaders(self.pool),
+            page_size_max=self.settings.page_size_max,
+        )
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        answer: GraphQLHTTPResponse = {"data": result.data}
+        if result.errors:
+            answer["errors"] = [format_error(e) for e in result.errors]
+        return answer
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+    graphql = RegistryGraphQL(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        graphql.pool = await create_pool(resolve_url(settings), settings.pool_size)
+        try:
+            yield
+        finally:
+            await graphql.pool.close()
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+        ],
+        lifespan=lifespan,
+    )

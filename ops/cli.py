@@ -1,0 +1,194 @@
+"""The `registry` command: serve, load demo data, ingest a file, manage the database."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ipaddress
+import itertools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+from tqdm import tqdm
+
+from ops import database
+from ops.settings import get_settings
+from registry.ingest import BatchReport, ingest
+from registry.records import Source
+
+app = typer.Typer(help="The interagency institution registry.", no_args_is_help=True)
+db_app = typer.Typer(help="The registry's PostgreSQL database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _prepared_url() -> str:
+    """The database URL, with the embedded server started and the schema at head."""
+    url = database.resolve_url(get_settings())
+    database.upgrade(url)
+    return url
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Create or upgrade the schema (alembic migrations)."""
+    url = database.resolve_url(get_settings())
+    database.upgrade(url, revision)
+    typer.echo(f"database at {revision}: {_display(url)}")
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print the database URL in use (starting the embedded server if needed)."""
+    typer.echo(database.resolve_url(get_settings()))
+
+
+def _display(url: str) -> str:
+    return url if "@" not in url else url.split("@", 1)[1]
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (loopback only).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+) -> None:
+    """Serve GraphQL at http://HOST:PORT/graphql (GraphiQL in a browser)."""
+    settings = get_settings()
+    host = host or settings.host
+    if not _is_loopback(host):
+        typer.echo(
+            f"refusing to bind to {host}: until access control is in place the registry "
+            "serves only on the loopback interface (127.0.0.1)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    url = _prepared_url()
+    # workers are separate processes: they find the (already started) database here
+    os.environ["REGISTRY_DATABASE_URL"] = url
+    port = port or settings.port
+    typer.echo(
+        f"registry: GraphQL on http://{host}:{port}/graphql — bound to loopback only, "
+        f"no authentication yet; database {_display(url)}"
+    )
+    uvicorn.run(
+        "ops.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers or settings.workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@app.command()
+def demo(
+    institutions: Annotated[int, typer.Option(help="How many institutions to generate.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = (
+        20160414
+    ),
+    batch_size: Annotated[int, typer.Option(help="Records per ingest batch.")] = 50_000,
+) -> None:
+    """Generate a realistic synthetic dataset and load it through the ingest."""
+    from registry.demo import DemoPlan, generate
+
+    plan = DemoPlan(institutions=institutions, seed=seed)
+    url = _prepared_url()
+    started = dt.datetime.now()
+    reports = asyncio.run(_load(url, generate(plan), f"demo-{seed}-{institutions}", batch_size))
+    seconds = (dt.datetime.now() - started).total_seconds()
+    received = sum(r.received for r in reports)
+    typer.echo(
+        f"demo: {received:,} records in {len(reports)} batches, {seconds:.1f} s "
+        f"({received / max(seconds, 1e-9):,.0f} records/s): "
+        f"{sum(r.accepted for r in reports):,} new or changed, "
+        f"{sum(r.unchanged for r in reports):,} unchanged, "
+        f"{sum(r.quarantined for r in reports):,} quarantined"
+    )
+
+
+def _batches(
+    records: Iterator[tuple[Source, dict[str, Any]]], size: int
+) -> Iterator[tuple[Source, list[dict[str, Any]]]]:
+    """Consecutive records of one source, at most `size` at a time."""
+    for source, group in itertools.groupby(records, key=lambda item: item[0]):
+        chunk_iter = iter(group)
+        while chunk := [record for _, record in itertools.islice(chunk_iter, size)]:
+            yield source, chunk
+
+
+async def _load(
+    url: str, records: Iterator[tuple[Source, dict[str, Any]]], prefix: str, size: int
+) -> list[BatchReport]:
+    pool = await database.create_pool(url, 1)
+    reports = []
+    try:
+        with tqdm(unit=" records", desc="ingest", unit_scale=True) as progress:
+            for index, (source, chunk) in enumerate(_batches(records, size)):
+                async with pool.acquire() as conn:
+                    report = await ingest(
+                        conn,
+                        source=source,
+                        batch_ref=f"{prefix}-{index:05d}",
+                        lines=enumerate(chunk, 1),
+                    )
+                reports.append(report)
+                progress.update(len(chunk))
+    finally:
+        await pool.close()
+    return reports
+
+
+@app.command("ingest")
+def ingest_file(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An NDJSON file.")],
+    source: Annotated[Source, typer.Option(help="The agency the file comes from.")],
+    batch_id: Annotated[str | None, typer.Option(help="Batch id; default: the file name.")] = None,
+    snapshot: Annotated[
+        bool, typer.Option(help="A full snapshot: close what the file no longer reports.")
+    ] = False,
+) -> None:
+    """Push one NDJSON file through the ingest and print its batch report."""
+    url = _prepared_url()
+
+    async def run() -> BatchReport:
+        pool = await database.create_pool(url, 1)
+        try:
+            with file.open(encoding="utf-8") as handle:
+                lines = [(n, text) for n, text in enumerate(handle, 1) if text.strip()]
+            async with pool.acquire() as conn:
+                return await ingest(
+                    conn,
+                    source=source,
+                    batch_ref=batch_id or file.name,
+                    lines=tqdm(lines, unit=" records", desc="ingest"),
+                    kind="snapshot" if snapshot else "delta",
+                )
+        finally:
+            await pool.close()
+
+    report = asyncio.run(run())
+    typer.echo(
+        f"batch {report.batch_ref} ({report.source}): received {report.received} = "
+        f"accepted {report.accepted} + unchanged {report.unchanged} + "
+        f"quarantined {report.quarantined}; closed {report.closed}"
+        + (" (already applied: nothing changed)" if report.replayed else "")
+    )
+    for rejected in report.rejected:
+        for reason in rejected.reasons:
+            typer.echo(f"  line {rejected.line}: {reason.code} at {reason.field}: {reason.message}")

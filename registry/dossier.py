@@ -1,0 +1,166 @@
+"""Reading the one-file-per-institution dossier: set-based lookups, keyed for DataLoaders.
+
+Each function takes a batch of keys and answers for all of them with one statement, so a
+GraphQL request costs one round trip per kind of data, whatever the number of objects.
+With no `Moment` the golden (current) columns answer; with one, the statements in force at
+that moment are resolved by `registry.golden`, and the same row shapes come back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from registry import golden
+from registry.kinds import KINDS_BY_NAME
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A point on both clocks: true in the world on `as_of`, as the registry knew at `known_at`."""
+
+    as_of: dt.date
+    known_at: dt.datetime
+
+
+# the record tables whose rows hang off one institution, by record kind
+_CHILD_KINDS = ("shareholding", "position", "licence", "website", "classification",
+                "list_entry", "branch")  # fmt: skip
+
+
+def _table(kind: str) -> str:
+    return f'"{KINDS_BY_NAME[kind].table.name}"'
+
+
+async def _with_bodies(
+    conn: asyncpg.Connection, kind: str, rows: Sequence[asyncpg.Record], at: Moment
+) -> list[Row]:
+    """Identity columns from the record table, golden columns as they were at the moment."""
+    identity = ["id", KINDS_BY_NAME[kind].key_column, *KINDS_BY_NAME[kind].identity_columns]
+    bodies = await golden.bodies_at(conn, kind, [r["id"] for r in rows], at.as_of, at.known_at)
+    out = []
+    for row in rows:
+        body = bodies.get(row["id"])
+        if body is not None:
+            columns = dict.fromkeys(KINDS_BY_NAME[kind].golden_columns)
+            out.append({**columns, **_typed(body), **{c: row[c] for c in identity}})
+    return out
+
+
+def _typed(body: dict[str, Any]) -> dict[str, Any]:
+    """Statement bodies keep dates and amounts as text; give them their column types back."""
+    out: dict[str, Any] = {}
+    for name, value in body.items():
+        if isinstance(value, str) and name in _DATE_COLUMNS:
+            out[name] = dt.date.fromisoformat(value)
+        elif isinstance(value, str) and name in _DECIMAL_COLUMNS:
+            from decimal import Decimal
+
+            out[name] = Decimal(value)
+        else:
+            out[name] = value
+    return out
+
+
+def _columns_of_type(type_name: str) -> frozenset[str]:
+    return frozenset(
+        column.name
+        for kind in KINDS_BY_NAME.values()
+        for column in kind.table.columns
+        if type(column.type).__name__ == type_name
+    )
+
+
+_DATE_COLUMNS = _columns_of_type("Date")
+_DECIMAL_COLUMNS = _columns_of_type("Numeric")
+
+
+async def institutions(
+    conn: asyncpg.Connection, column: str, keys: Sequence[Any], at: Moment | None = None
+) -> dict[Any, Row]:
+    """Institutions by `id` or `uscc`."""
+    assert column in ("id", "uscc")
+    rows = await conn.fetch(
+        f"SELECT * FROM institution WHERE {column} = ANY($1)", list(keys)
+    )
+    if at is None:
+        return {row[column]: dict(row) for row in rows}
+    dated = await _with_bodies(conn, "institution", rows, at)
+    flags = {row["id"]: row for row in rows}
+    for row in dated:
+        row["pilot_uscc"] = flags[row["id"]]["pilot_uscc"]
+        row["mentioned_only"] = flags[row["id"]]["mentioned_only"]
+        row["active"] = True
+    return {row[column]: row for row in dated}
+
+
+async def children(
+    conn: asyncpg.Connection,
+    kind: str,
+    institution_ids: Sequence[int],
+    at: Moment | None = None,
+) -> dict[int, list[Row]]:
+    """Records of one kind that hang off each institution (shareholders, licences, …)."""
+    assert kind in _CHILD_KINDS
+    active = "AND active" if at is None else ""
+    rows = await conn.fetch(
+        f"SELECT * FROM {_table(kind)} WHERE institution_id = ANY($1::bigint[]) {active} "
+        "ORDER BY institution_id, id",
+        list(institution_ids),
+    )
+    found = [dict(r) for r in rows] if at is None else await _with_bodies(conn, kind, rows, at)
+    grouped: dict[int, list[Row]] = defaultdict(list)
+    for row in found:
+        grouped[row["institution_id"]].append(row)
+    return grouped
+
+
+async def held_by(
+    conn: asyncpg.Connection,
+    holder_column: str,
+    holder_ids: Sequence[int],
+    at: Moment | None = None,
+) -> dict[int, list[Row]]:
+    """Holdings whose holder is one of these institutions or persons."""
+    assert holder_column in ("holder_institution_id", "holder_person_id")
+    active = "AND active" if at is None else ""
+    rows = await conn.fetch(
+        f"SELECT * FROM holding WHERE {holder_column} = ANY($1::bigint[]) {active} ORDER BY id",
+        list(holder_ids),
+    )
+    found = [dict(r) for r in rows] if at is None else await _with_bodies(
+        conn, "shareholding", rows, at
+    )
+    grouped: dict[int, list[Row]] = defaultdict(list)
+    for row in found:
+        grouped[row[holder_column]].append(row)
+    return grouped
+
+
+async def positions_of_persons(
+    conn: asyncpg.Connection, person_ids: Sequence[int], at: Moment | None = None
+) -> dict[int, list[Row]]:
+    active = "AND active" if at is None else ""
+    rows = await conn.fetch(
+        f'SELECT * FROM "position" WHERE person_id = ANY($1::bigint[]) {active} ORDER BY id',
+        list(person_ids),
+    )
+    found = [dict(r) for r in rows] if at is None else await _with_bodies(
+        conn, "position", rows, at
+    )
+    grouped: dict[int, list[Row]] = defaultdict(list)
+    for row in found:
+        grouped[row["person_id"]].append(row)
+    return grouped
+
+
+async def persons(conn: asyncpg.Connection, ids: Sequence[int]) -> dict[int, Row]:
+    rows = await conn.fetch("SELECT * FROM person WHERE id = ANY($1::bigint[])", list(ids))
+    return {row["id"]: dict(row) for row in rows}

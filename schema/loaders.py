@@ -1,0 +1,79 @@
+"""Per-request DataLoaders: one batched query per kind of data, each on its own short
+database session, so a dossier costs a fixed number of round trips whatever its size."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import asyncpg
+from strawberry.dataloader import DataLoader
+
+from registry import dossier, provenance
+from registry.dossier import Moment, Row
+
+
+class Loaders:
+    """Created for each request; loaders are made on first use, one per (data, moment)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self._loaders: dict[tuple[Any, ...], DataLoader[Any, Any]] = {}
+
+    def _loader(
+        self,
+        key: tuple[Any, ...],
+        fetch: Callable[[asyncpg.Connection, list[Any]], Awaitable[dict[Any, Any]]],
+        missing: Any,
+    ) -> DataLoader[Any, Any]:
+        loader = self._loaders.get(key)
+        if loader is None:
+
+            async def batch(keys: Sequence[Any]) -> list[Any]:
+                async with self.pool.acquire() as conn:
+                    found = await fetch(conn, list(keys))
+                return [found.get(k, missing() if callable(missing) else missing) for k in keys]
+
+            loader = DataLoader(load_fn=batch)
+            self._loaders[key] = loader
+        return loader
+
+    def institution(self, column: str, at: Moment | None) -> DataLoader[Any, Row | None]:
+        return self._loader(
+            ("institution", column, at),
+            lambda conn, keys: dossier.institutions(conn, column, keys, at),
+            None,
+        )
+
+    def children(self, kind: str, at: Moment | None) -> DataLoader[int, list[Row]]:
+        return self._loader(
+            ("children", kind, at),
+            lambda conn, keys: dossier.children(conn, kind, keys, at),
+            list,
+        )
+
+    def held_by(self, holder_column: str, at: Moment | None) -> DataLoader[int, list[Row]]:
+        return self._loader(
+            ("held_by", holder_column, at),
+            lambda conn, keys: dossier.held_by(conn, holder_column, keys, at),
+            list,
+        )
+
+    def person(self) -> DataLoader[int, Row | None]:
+        return self._loader(("person",), dossier.persons, None)
+
+    def positions_of_person(self, at: Moment | None) -> DataLoader[int, list[Row]]:
+        return self._loader(
+            ("positions_of_person", at),
+            lambda conn, keys: dossier.positions_of_persons(conn, keys, at),
+            list,
+        )
+
+    def provenance(
+        self, kind: str, at: Moment | None
+    ) -> DataLoader[int, list[provenance.FieldProvenance]]:
+        return self._loader(
+            ("provenance", kind, at),
+            lambda conn, keys: provenance.provenance(conn, kind, keys, at),
+            list,
+        )
