@@ -192,3 +192,15 @@ def ingest_file(
     for rejected in report.rejected:
         for reason in rejected.reasons:
             typer.echo(f"  line {rejected.line}: {reason.code} at {reason.field}: {reason.message}")
+
+
+schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
+app.add_typer(schema_app, name="schema")
+
+
+@schema_app.command("print")
+def schema_print() -> None:
+    """Print the GraphQL SDL (committed as schema/registry.graphql)."""
+    from schema import printed_sdl
+
+    typer.echo(printed_sdl(), nl=False)

@@ -6,6 +6,7 @@ With `REGISTRY_DATABASE_URL` set, that server is used. Without it an embedded Po
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -59,11 +60,15 @@ async def _no_reset(conn: asyncpg.Connection) -> None:
     so the default reset query would be a round trip per request for nothing."""
 
 
-async def create_pool(url: str, size: int) -> asyncpg.Pool:
+async def create_pool(
+    url: str, size: int, init: Callable[[asyncpg.Connection], Awaitable[None]] | None = None
+) -> asyncpg.Pool:
+    """A pool of `size` connections; `init` runs on each new connection."""
     pool = await asyncpg.create_pool(
         url,
         min_size=1,
         max_size=size,
+        init=init,
         reset=_no_reset,
         statement_cache_size=256,
     )

@@ -286,13 +286,13 @@ class _Applier:
                 mentioned.setdefault(holder.uscc, holder.name)
             for person in persons_named(item.record):
                 persons.setdefault(person.key, person)
-        institution_ids = await self._upsert_institutions(own, mentioned)
+        institution_ids = await self._upsert_institutions(own, mentioned, known)
         person_ids = await self._upsert_persons(persons)
         self.refs = Refs(institution_ids, person_ids)
         return kept
 
     async def _upsert_institutions(
-        self, own: set[str], mentioned: dict[str, str | None]
+        self, own: set[str], mentioned: dict[str, str | None], known: set[str]
     ) -> dict[str, int]:
         rows = [(u, identifiers.parse_uscc(u).pilot_check_failure, False, None) for u in own]
         rows += [
@@ -308,7 +308,7 @@ class _Applier:
         )
         ids = await self.conn.fetch(
             "SELECT uscc, id FROM institution WHERE uscc = ANY($1::text[])",
-            [r[0] for r in rows],
+            [r[0] for r in rows] + sorted(known),
         )
         return {row["uscc"]: row["id"] for row in ids}
 

@@ -225,8 +225,8 @@ class PartyRef(_Strict):
 
     @model_validator(mode="after")
     def _complete(self) -> PartyRef:
-        if self.kind is PartyKind.INSTITUTION and not self.uscc:
-            raise ValueError("an institution holder needs its uscc")
+        if self.kind is PartyKind.INSTITUTION and not (self.uscc and self.name):
+            raise ValueError("an institution holder needs its uscc and its name")
         if self.kind is PartyKind.PERSON and self.person is None:
             raise ValueError("a person holder needs person")
         if self.kind is PartyKind.STATE_BODY and not self.name:

@@ -32,7 +32,7 @@ def build_schema() -> strawberry.Schema:
         types=[Licence, Website, Classification, ListEntry, Branch],
         # parsing and validating a document costs more than most resolvers; agencies send
         # the same few documents over and over
-        extensions=[ParserCache(maxsize=512), ValidationCache(maxsize=512)],
+        extensions=[lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)],
     )
 
 

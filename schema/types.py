@@ -149,7 +149,7 @@ class StateBody:
 )
 class UnknownParty:
     kind: enums.PartyKind
-    name: str | None
+    stated_name: str | None = strawberry.field(description="Whatever name the source gave.")
 
 
 @strawberry.type(description="A natural person.")
@@ -234,7 +234,7 @@ class Shareholding(Sourced):
                 row["holder_institution_id"]
             )
             if found is None:  # known only by name at the time asked about
-                return UnknownParty(kind=enums.PartyKind.UNKNOWN, name=row["holder_name"])
+                return UnknownParty(kind=enums.PartyKind.UNKNOWN, stated_name=row["holder_name"])
             return Institution.from_row(found, self._at)
         if kind == "person":
             person = await info.context.loaders.person().load(row["holder_person_id"])
@@ -242,7 +242,7 @@ class Shareholding(Sourced):
             return Person.from_row(person, self._at)
         if kind == "state_body":
             return StateBody(name=row["holder_name"])
-        return UnknownParty(kind=enums.PartyKind(kind), name=row["holder_name"])
+        return UnknownParty(kind=enums.PartyKind(kind), stated_name=row["holder_name"])
 
     @strawberry.field(description="The institution held.")
     async def institution(self, info: Info) -> Institution | None:
@@ -418,7 +418,7 @@ class Institution(Sourced):
     mentioned_only: bool = strawberry.field(
         description="Known only because another record names it (e.g. as a shareholder)."
     )
-    name: str | None
+    name: str
     former_names: list[str]
     enterprise_type: str | None
     registered_capital: Money | None

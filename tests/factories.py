@@ -31,8 +31,8 @@ def holding(of: int, holder: dict[str, Any], share: str | None, **fields: Any) -
     return record
 
 
-def held_by_institution(n: int) -> dict[str, Any]:
-    return {"kind": "institution", "uscc": uscc(n)}
+def held_by_institution(n: int, name: str = "某投资有限公司") -> dict[str, Any]:
+    return {"kind": "institution", "uscc": uscc(n), "name": name}
 
 
 def held_by_person(n: int, name: str) -> dict[str, Any]:
