@@ -25,9 +25,7 @@ from schema.loaders import Loaders
 
 class RegistryGraphQL(GraphQL[Context, None]):
     def __init__(self, settings: Settings) -> None:
-        super().__init__(
-            build_schema(), graphql_ide="graphiql" if settings.graphiql else None
-        )
+        super().__init__(build_schema(), graphql_ide="graphiql" if settings.graphiql else None)
         self.settings = settings
         self.pool: asyncpg.Pool | None = None
 

@@ -21,10 +21,10 @@ EMBEDDED_DATABASE = "registry"
 
 def start_embedded(data_dir: Path) -> str:
     """Start (or reuse) the embedded server and return a URL for the registry's database."""
-    import pgserver
+    from pgserver import get_server
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(data_dir, cleanup_mode=None)
+    server = get_server(data_dir, cleanup_mode=None)
     exists = server.psql(
         f"SELECT 1 FROM pg_database WHERE datname = '{EMBEDDED_DATABASE}';"
     ).strip()

@@ -87,9 +87,7 @@ async def institutions(
 ) -> dict[Any, Row]:
     """Institutions by `id` or `uscc`."""
     assert column in ("id", "uscc")
-    rows = await conn.fetch(
-        f"SELECT * FROM institution WHERE {column} = ANY($1)", list(keys)
-    )
+    rows = await conn.fetch(f"SELECT * FROM institution WHERE {column} = ANY($1)", list(keys))
     if at is None:
         return {row[column]: dict(row) for row in rows}
     dated = await _with_bodies(conn, "institution", rows, at)
@@ -135,8 +133,10 @@ async def held_by(
         f"SELECT * FROM holding WHERE {holder_column} = ANY($1::bigint[]) {active} ORDER BY id",
         list(holder_ids),
     )
-    found = [dict(r) for r in rows] if at is None else await _with_bodies(
-        conn, "shareholding", rows, at
+    found = (
+        [dict(r) for r in rows]
+        if at is None
+        else await _with_bodies(conn, "shareholding", rows, at)
     )
     grouped: dict[int, list[Row]] = defaultdict(list)
     for row in found:
@@ -152,8 +152,8 @@ async def positions_of_persons(
         f'SELECT * FROM "position" WHERE person_id = ANY($1::bigint[]) {active} ORDER BY id',
         list(person_ids),
     )
-    found = [dict(r) for r in rows] if at is None else await _with_bodies(
-        conn, "position", rows, at
+    found = (
+        [dict(r) for r in rows] if at is None else await _with_bodies(conn, "position", rows, at)
     )
     grouped: dict[int, list[Row]] = defaultdict(list)
     for row in found:

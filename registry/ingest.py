@@ -93,7 +93,7 @@ class _Accepted:
 
 
 def _reasons(error: ValidationError) -> list[Reason]:
-    reasons = []
+    reasons: list[Reason] = []
     for item in error.errors(include_url=False):
         where = ".".join(str(part) for part in item["loc"]) or None
         cause = (item.get("ctx") or {}).get("error")
@@ -221,15 +221,18 @@ def _by_kind(accepted: list[_Accepted], rejected: list[Rejected]) -> dict[Kind, 
         key = (kind.name, kind.key(item.record))
         if key in first_line:
             message = f"the same {kind.name} as line {first_line[key]} (key {key[1]})"
-            rejected.append(Rejected(item.line, [Reason("duplicate_in_batch", None, message)],
-                                     item.raw))
+            rejected.append(
+                Rejected(item.line, [Reason("duplicate_in_batch", None, message)], item.raw)
+            )
             continue
         first_line[key] = item.line
         groups[kind].append(item)
     return groups
 
 
-async def _store_rejected(conn: asyncpg.Connection, batch_id: int, rejected: list[Rejected]) -> None:
+async def _store_rejected(
+    conn: asyncpg.Connection, batch_id: int, rejected: list[Rejected]
+) -> None:
     if not rejected:
         return
     await conn.copy_records_to_table(
@@ -294,7 +297,9 @@ class _Applier:
     async def _upsert_institutions(
         self, own: set[str], mentioned: dict[str, str | None], known: set[str]
     ) -> dict[str, int]:
-        rows = [(u, identifiers.parse_uscc(u).pilot_check_failure, False, None) for u in own]
+        rows: list[tuple[str, bool, bool, str | None]] = [
+            (u, identifiers.parse_uscc(u).pilot_check_failure, False, None) for u in own
+        ]
         rows += [
             (u, identifiers.parse_uscc(u).pilot_check_failure, True, name)
             for u, name in mentioned.items()
@@ -328,9 +333,7 @@ class _Applier:
             [p.masked for p in persons.values()],
             [p.nationality for p in persons.values()],
         )
-        rows = await self.conn.fetch(
-            "SELECT key, id FROM person WHERE key = ANY($1::text[])", keys
-        )
+        rows = await self.conn.fetch("SELECT key, id FROM person WHERE key = ANY($1::text[])", keys)
         return {row["key"]: row["id"] for row in rows}
 
     async def _record_ids(self, kind: Kind, items: list[_Accepted]) -> list[int]:
@@ -351,7 +354,8 @@ class _Applier:
             ],
         )
         await self.conn.execute(
-            f'INSERT INTO "{table}" ({names}) SELECT {names} FROM {stage} ON CONFLICT (key) DO NOTHING'
+            f'INSERT INTO "{table}" ({names}) SELECT {names} FROM {stage} '
+            "ON CONFLICT (key) DO NOTHING"
         )
         rows = await self.conn.fetch(
             f'SELECT t.key, t.id FROM "{table}" t JOIN {stage} s USING (key)'
@@ -428,8 +432,8 @@ class _Applier:
     async def close_unreported(self, kinds: set[str]) -> int:
         """A snapshot is complete for the kinds it carries: close what it no longer reports."""
         rows = await self.conn.fetch(
-            """UPDATE statement SET closed_at = now(), closed_by_batch_id = $2,
-                   valid_to = coalesce(valid_to, ($3::timestamptz AT TIME ZONE 'Asia/Shanghai')::date)
+            f"""UPDATE statement SET closed_at = now(), closed_by_batch_id = $2,
+                   valid_to = coalesce(valid_to, {_OBSERVED_DATE.replace("$4", "$3")})
                WHERE source = $1 AND record_kind = ANY($4::text[]) AND closed_at IS NULL
                  AND last_batch_id <> $2
                RETURNING record_kind, record_id""",

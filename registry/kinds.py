@@ -318,8 +318,11 @@ KINDS: dict[type[Any], Kind] = {
         table=tables.list_entry,
         key_column="key",
         key=lambda r: f"{r.institution}|{r.list.value}|{r.listed_on.isoformat()}",
-        identity=lambda r, refs: {**_about(r, refs), "list": r.list.value,
-                                  "listed_on": r.listed_on},
+        identity=lambda r, refs: {
+            **_about(r, refs),
+            "list": r.list.value,
+            "listed_on": r.listed_on,
+        },
         body=_list_entry_body,
     ),
     BranchRecord: Kind(
@@ -347,5 +350,7 @@ def institutions_named(record: Any) -> tuple[str | None, list[PartyRef]]:
     """The institution a record is about, and the institutions it names as holders."""
     if isinstance(record, InstitutionRecord):
         return None, []
-    holders = [record.holder] if isinstance(record, ShareholdingRecord) and record.holder.uscc else []
+    holders = (
+        [record.holder] if isinstance(record, ShareholdingRecord) and record.holder.uscc else []
+    )
     return record.institution, holders

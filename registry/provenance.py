@@ -104,7 +104,7 @@ async def provenance(
 
 def _first_seen(statements: Sequence[asyncpg.Record], name: str, value: Any) -> dt.datetime:
     """The first sighting of this value from this source, across later unrelated changes."""
-    first = statements[-1]["first_seen"]
+    first: dt.datetime = statements[-1]["first_seen"]
     for row in reversed(statements[:-1]):
         if orjson.loads(row["body"]).get(name) != value:
             break

@@ -120,8 +120,12 @@ statement = Table(
         unique=True,
         postgresql_where=text("closed_at IS NULL"),
     ),
-    Index("ix_statement_open_by_source", "source", "record_kind",
-          postgresql_where=text("closed_at IS NULL")),
+    Index(
+        "ix_statement_open_by_source",
+        "source",
+        "record_kind",
+        postgresql_where=text("closed_at IS NULL"),
+    ),
 )
 
 quarantine = Table(

@@ -19,7 +19,7 @@ INVALID_DOCUMENT = "GRAPHQL_VALIDATION_FAILED"
 
 def format_error(error: GraphQLError) -> dict[str, Any]:
     original = error.original_error
-    formatted = error.formatted
+    formatted: dict[str, Any] = dict(error.formatted)
     if isinstance(original, RegistryError):
         formatted["message"] = original.message
         formatted["extensions"] = {"code": original.code, **original.details}

@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 import strawberry
 
 from registry import identifiers, search
+from registry import records as enums
 from registry.dossier import Moment
 from registry.errors import InvalidArgument, InvalidIdentifierArgument, NotFound
-from schema import enums
+from schema import enums as _registered_enums  # noqa: F401
 from schema.context import Info
 from schema.types import (
     Institution,

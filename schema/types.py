@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON
 
 from registry import identifiers
+from registry import records as enums
 from registry.dossier import Moment, Row
 from registry.provenance import FieldProvenance as FieldProvenanceData
-from schema import enums
+from schema import enums as _registered_enums  # noqa: F401
 from schema.context import Info
 
 
@@ -92,7 +93,9 @@ class FieldProvenance:
     sources: list[SourcedValue]
 
 
-def _provenance(items: list[FieldProvenanceData], fields: list[str] | None) -> list[FieldProvenance]:
+def _provenance(
+    items: list[FieldProvenanceData], fields: list[str] | None
+) -> list[FieldProvenance]:
     wanted = None if fields is None else set(fields)
     return [
         FieldProvenance(
@@ -458,8 +461,9 @@ class Institution(Sourced):
             address=row["address"],
             division=None
             if not division
-            else Division(code=division, province=division[:2] + "0000",
-                          prefecture=division[:4] + "00"),
+            else Division(
+                code=division, province=division[:2] + "0000", prefecture=division[:4] + "00"
+            ),
             operating_addresses=row["operating_addresses"] or [],
             business_scope=row["business_scope"],
             legacy_registration_number=row["legacy_registration_number"],

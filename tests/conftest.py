@@ -55,10 +55,10 @@ def database_url() -> Iterator[str]:
         yield url
         _drop_scratch_database(SERVER_URL, name)
         return
-    import pgserver
+    from pgserver import get_server
 
     with tempfile.TemporaryDirectory(prefix="registry-pg-") as folder:
-        server = pgserver.get_server(Path(folder), cleanup_mode="stop")
+        server = get_server(Path(folder), cleanup_mode="stop")
         server.psql("CREATE DATABASE registry_test;")
         url = database.with_database(server.get_uri(), "registry_test")
         database.upgrade(url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from registry import identifiers
@@ -40,9 +41,14 @@ def held_by_person(n: int, name: str) -> dict[str, Any]:
 
 
 def position(of: int, who: dict[str, Any], role: str, title: str | None = None) -> dict[str, Any]:
-    return {"type": "position", "institution": uscc(of), "person": who, "role": role,
-            "title": title}
+    return {
+        "type": "position",
+        "institution": uscc(of),
+        "person": who,
+        "role": role,
+        "title": title,
+    }
 
 
-def numbered(records: list[Any]) -> list[tuple[int, Any]]:
+def numbered(records: Sequence[Any]) -> list[tuple[int, Any]]:
     return list(enumerate(records, 1))

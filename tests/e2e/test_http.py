@@ -30,8 +30,9 @@ def _free_port() -> int:
 def server(database_url: str) -> Iterator[str]:
     port = _free_port()
     settings = Settings(database_url=database_url, host="127.0.0.1", port=port, pool_size=2)
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    )
     served = uvicorn.Server(config)
     thread = threading.Thread(target=served.run, daemon=True)
     thread.start()
@@ -47,18 +48,25 @@ def server(database_url: str) -> Iterator[str]:
 
 async def test_dossier_over_http(db: asyncpg.Pool, server: str) -> None:
     async with db.acquire() as conn:
-        await ingest(conn, source=Source.REGISTRATION, batch_ref="e2e",
-                     lines=numbered(REGISTRATION))
+        await ingest(
+            conn, source=Source.REGISTRATION, batch_ref="e2e", lines=numbered(REGISTRATION)
+        )
     async with httpx.AsyncClient(base_url=server) as client:
         health = await client.get("/healthz")
         answer = await client.post(
             "/graphql",
-            json={"query": "query ($u: String!) { institution(uscc: $u) { name "
-                  "legalRepresentative { person { name } } shareholders { share { exact } } } }",
-                  "variables": {"u": uscc(1)}},
+            json={
+                "query": "query ($u: String!) { institution(uscc: $u) { name "
+                "legalRepresentative { person { name } } shareholders { share { exact } } } }",
+                "variables": {"u": uscc(1)},
+            },
         )
         missing = await client.post(
-            "/graphql", json={"query": '{ institution(uscc: "%s") { name } }' % uscc(9)}
+            "/graphql",
+            json={
+                "query": "query ($u: String) { institution(uscc: $u) { name } }",
+                "variables": {"u": uscc(9)},
+            },
         )
         ide = await client.get("/graphql", headers={"accept": "text/html"})
     assert health.json() == {"status": "ok"}
@@ -73,9 +81,13 @@ async def test_dossier_over_http(db: asyncpg.Pool, server: str) -> None:
 
 async def test_many_concurrent_requests_share_the_pool(db: asyncpg.Pool, server: str) -> None:
     async with db.acquire() as conn:
-        await ingest(conn, source=Source.REGISTRATION, batch_ref="e2e-2",
-                     lines=numbered(REGISTRATION))
-    query = {"query": '{ institution(uscc: "%s") { name shareholders { interests } } }' % uscc(1)}
+        await ingest(
+            conn, source=Source.REGISTRATION, batch_ref="e2e-2", lines=numbered(REGISTRATION)
+        )
+    query = {
+        "query": "query ($u: String) { institution(uscc: $u) { name shareholders { interests } } }",
+        "variables": {"u": uscc(1)},
+    }
     async with httpx.AsyncClient(base_url=server) as client:
         answers = await asyncio.gather(*(client.post("/graphql", json=query) for _ in range(40)))
     assert {a.json()["data"]["institution"]["name"] for a in answers} == {"上海甲网络科技有限公司"}

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from typing import Any
 
 import asyncpg
 import pytest
 
 from registry.errors import BatchIdReused
-from registry.ingest import ingest
+from registry.ingest import BatchKind, BatchReport, ingest
 from registry.records import Source
 from tests.factories import (
     held_by_institution,
@@ -24,20 +26,38 @@ T0 = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
 T1 = dt.datetime(2026, 4, 1, 12, tzinfo=dt.UTC)
 
 
-def _base() -> list[dict[str, object]]:
+def _base() -> list[dict[str, Any]]:
     return [
         institution(1, "上海甲网络科技有限公司", registered_capital={"amount": "10000000"}),
         institution(2, "上海乙投资管理有限公司"),
         holding(1, held_by_institution(2), "60"),
         holding(1, held_by_person(7, "王小明"), "40"),
-        position(1, {"name": "王小明", "id_number": held_by_person(7, "王小明")["person"]
-                     ["id_number"]}, "legal_representative", "执行董事"),
+        position(
+            1,
+            {"name": "王小明", "id_number": held_by_person(7, "王小明")["person"]["id_number"]},
+            "legal_representative",
+            "执行董事",
+        ),
     ]
 
 
-async def _push(conn: asyncpg.Connection, records: list[object], ref: str, **kw: object):  # type: ignore[no-untyped-def]
-    return await ingest(conn, source=kw.pop("source", Source.REGISTRATION), batch_ref=ref,
-                        lines=numbered(records), **kw)  # type: ignore[arg-type]
+async def _push(
+    conn: asyncpg.Connection,
+    records: Sequence[Any],
+    ref: str,
+    *,
+    source: Source = Source.REGISTRATION,
+    kind: BatchKind = "delta",
+    observed_at: dt.datetime | None = None,
+) -> BatchReport:
+    return await ingest(
+        conn,
+        source=source,
+        batch_ref=ref,
+        lines=numbered(records),
+        kind=kind,
+        observed_at=observed_at,
+    )
 
 
 async def test_report_counts_every_record_and_quarantines_with_reasons(db: asyncpg.Pool) -> None:
@@ -45,10 +65,19 @@ async def test_report_counts_every_record_and_quarantines_with_reasons(db: async
         *_base(),
         {"type": "institution", "uscc": "91350100M000100Y4Z", "name": "坏代码有限公司"},
         "{not json",
-        {"type": "shareholding", "institution": uscc(99), "holder": held_by_institution(1),
-         "share": {"exact": "10"}},
-        {"type": "licence", "institution": uscc(1), "issuer": "central_bank",
-         "licence_type": "payment", "number": "Z20001"},
+        {
+            "type": "shareholding",
+            "institution": uscc(99),
+            "holder": held_by_institution(1),
+            "share": {"exact": "10"},
+        },
+        {
+            "type": "licence",
+            "institution": uscc(1),
+            "issuer": "central_bank",
+            "licence_type": "payment",
+            "number": "Z20001",
+        },
         {"type": "unheard_of"},
     ]
     async with db.acquire() as conn:
@@ -149,10 +178,13 @@ async def test_duplicates_in_one_batch_are_quarantined(db: asyncpg.Pool) -> None
 async def test_golden_value_follows_source_precedence_and_others_stay(db: asyncpg.Pool) -> None:
     async with db.acquire() as conn:
         await _push(conn, [institution(1, "上海甲网络科技有限公司")], "r1")
-        await _push(conn, [institution(1, "上海甲网贷平台", address="上海市浦东新区某路1号")],
-                    "t1", source=Source.TELECOM)
-        row = await conn.fetchrow("SELECT name, address FROM institution WHERE uscc = $1",
-                                  uscc(1))
+        await _push(
+            conn,
+            [institution(1, "上海甲网贷平台", address="上海市浦东新区某路1号")],
+            "t1",
+            source=Source.TELECOM,
+        )
+        row = await conn.fetchrow("SELECT name, address FROM institution WHERE uscc = $1", uscc(1))
         sources = await conn.fetchval("SELECT count(*) FROM statement WHERE closed_at IS NULL")
     # registration governs the name; telecom alone states the address, so it fills it
     assert row["name"] == "上海甲网络科技有限公司"
@@ -165,13 +197,17 @@ async def test_holder_institution_outside_the_registry_is_kept_as_mentioned(
 ) -> None:
     records = [
         institution(1, "上海甲网络科技有限公司"),
-        holding(1, {"kind": "institution", "uscc": uscc(50, "440300"), "name": "深圳某控股有限公司"},
-                "100"),
+        holding(
+            1,
+            {"kind": "institution", "uscc": uscc(50, "440300"), "name": "深圳某控股有限公司"},
+            "100",
+        ),
     ]
     async with db.acquire() as conn:
         report = await _push(conn, records, "b1")
-        stub = await conn.fetchrow("SELECT name, mentioned_only FROM institution WHERE uscc = $1",
-                                   uscc(50, "440300"))
+        stub = await conn.fetchrow(
+            "SELECT name, mentioned_only FROM institution WHERE uscc = $1", uscc(50, "440300")
+        )
     assert report.quarantined == 0
     assert (stub["name"], stub["mentioned_only"]) == ("深圳某控股有限公司", True)
 

@@ -24,7 +24,7 @@ from tests.schema.conftest import Run
 T0 = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
 T1 = dt.datetime(2026, 5, 1, 12, tzinfo=dt.UTC)
 
-REGISTRATION = [
+REGISTRATION: list[dict[str, Any]] = [
     institution(
         1,
         "上海甲网络科技有限公司",
@@ -39,36 +39,68 @@ REGISTRATION = [
         business_scope="网络科技、金融信息服务（除金融业务）",
     ),
     institution(2, "上海乙投资管理有限公司", status="吊销", status_date="2019-05-01"),
-    holding(1, held_by_institution(2), "60",
-            subscribed={"amount": "30000000"}, paid_in={"amount": "10000000"},
-            subscribed_date="2034-12-31", interests=["shareholding", "board_appointment"]),
+    holding(
+        1,
+        held_by_institution(2),
+        "60",
+        subscribed={"amount": "30000000"},
+        paid_in={"amount": "10000000"},
+        subscribed_date="2034-12-31",
+        interests=["shareholding", "board_appointment"],
+    ),
     holding(1, held_by_person(7, "王小明"), None),
     holding(1, {"kind": "unknown"}, None),
-    position(1, {"name": "王小明", "id_number": resident_id(7)}, "legal_representative",
-             "执行董事"),
+    position(
+        1, {"name": "王小明", "id_number": resident_id(7)}, "legal_representative", "执行董事"
+    ),
     position(2, {"name": "王小明", "id_number": resident_id(7)}, "supervisor", "监事"),
-    {"type": "list_entry", "institution": uscc(1), "list": "abnormal_operation",
-     "reason": "通过登记的住所或者经营场所无法联系", "listed_on": "2020-01-02"},
+    {
+        "type": "list_entry",
+        "institution": uscc(1),
+        "list": "abnormal_operation",
+        "reason": "通过登记的住所或者经营场所无法联系",
+        "listed_on": "2020-01-02",
+    },
     {"type": "branch", "institution": uscc(1), "branch_name": "上海甲网络科技有限公司杭州分公司"},
 ]
 # shares in bands, as the registry publishes them for some holders
 REGISTRATION[3]["share"] = {"min": "25", "max": "50", "max_inclusive": False}
 
-CENTRAL_BANK = [
-    {"type": "licence", "institution": uscc(1), "issuer": "central_bank",
-     "licence_type": "payment", "number": "Z2000133000019",
-     "business_types": ["互联网支付", "移动电话支付"], "valid_from": "2016-08-29",
-     "valid_to": "2026-08-28"},
-    {"type": "classification", "institution": uscc(1), "domain": "p2p_lending",
-     "nature": "信用中介"},
+CENTRAL_BANK: list[dict[str, Any]] = [
+    {
+        "type": "licence",
+        "institution": uscc(1),
+        "issuer": "central_bank",
+        "licence_type": "payment",
+        "number": "Z2000133000019",
+        "business_types": ["互联网支付", "移动电话支付"],
+        "valid_from": "2016-08-29",
+        "valid_to": "2026-08-28",
+    },
+    {
+        "type": "classification",
+        "institution": uscc(1),
+        "domain": "p2p_lending",
+        "nature": "信用中介",
+    },
 ]
-BANKING = [
-    {"type": "classification", "institution": uscc(1), "domain": "p2p_lending",
-     "nature": "信息中介", "remediation_class": "rectify"},
+BANKING: list[dict[str, Any]] = [
+    {
+        "type": "classification",
+        "institution": uscc(1),
+        "domain": "p2p_lending",
+        "nature": "信息中介",
+        "remediation_class": "rectify",
+    },
 ]
-TELECOM = [
-    {"type": "website", "institution": uscc(1), "kind": "website",
-     "filing_number": "沪ICP备12345678号-1", "domain": "jia.example.cn"},
+TELECOM: list[dict[str, Any]] = [
+    {
+        "type": "website",
+        "institution": uscc(1),
+        "kind": "website",
+        "filing_number": "沪ICP备12345678号-1",
+        "domain": "jia.example.cn",
+    },
 ]
 
 DOSSIER = """
@@ -108,14 +140,20 @@ query ($uscc: String!) {
 
 async def load(pool: asyncpg.Pool) -> None:
     async with pool.acquire() as conn:
-        for source, records in [
+        feeds: list[tuple[Source, list[dict[str, Any]]]] = [
             (Source.REGISTRATION, REGISTRATION),
             (Source.CENTRAL_BANK, CENTRAL_BANK),
             (Source.BANKING, BANKING),
             (Source.TELECOM, TELECOM),
-        ]:
-            report = await ingest(conn, source=source, batch_ref=f"{source.value}-1",
-                                  lines=numbered(records), observed_at=T0)
+        ]
+        for source, records in feeds:
+            report = await ingest(
+                conn,
+                source=source,
+                batch_ref=f"{source.value}-1",
+                lines=numbered(records),
+                observed_at=T0,
+            )
             assert report.quarantined == 0, report.rejected
 
 
@@ -133,27 +171,39 @@ async def test_the_whole_file_of_one_institution(db: asyncpg.Pool, gql: Run) -> 
     assert file["legalRepresentative"] == {
         "role": "LEGAL_REPRESENTATIVE",
         "title": "执行董事",
-        "person": {"name": "王小明", "idNumberMasked": resident_id(7)[:6] + "********"
-                   + resident_id(7)[-4:]},
+        "person": {
+            "name": "王小明",
+            "idNumberMasked": resident_id(7)[:6] + "********" + resident_id(7)[-4:],
+        },
     }
     holders = {h["holder"]["__typename"]: h for h in file["shareholders"]}
     assert holders["Institution"]["holder"] == {
-        "__typename": "Institution", "uscc": uscc(2), "name": "上海乙投资管理有限公司",
+        "__typename": "Institution",
+        "uscc": uscc(2),
+        "name": "上海乙投资管理有限公司",
         "status": "REVOKED",
     }
     assert holders["Institution"]["share"]["exact"] == "60.00000000"
     assert holders["Institution"]["subscribed"] == {"amount": "30000000.0000"}
     assert holders["Institution"]["interests"] == ["SHAREHOLDING", "BOARD_APPOINTMENT"]
     assert holders["Person"]["share"] == {
-        "exact": None, "min": "25.00000000", "max": "50.00000000",
-        "minInclusive": True, "maxInclusive": False,
+        "exact": None,
+        "min": "25.00000000",
+        "max": "50.00000000",
+        "minInclusive": True,
+        "maxInclusive": False,
     }
     assert holders["UnknownParty"]["holder"] == {"__typename": "UnknownParty", "kind": "UNKNOWN"}
-    assert file["licences"] == [{
-        "licenceType": "PAYMENT", "number": "Z2000133000019", "issuer": "CENTRAL_BANK",
-        "businessTypes": ["互联网支付", "移动电话支付"], "validFrom": "2016-08-29",
-        "validTo": "2026-08-28",
-    }]
+    assert file["licences"] == [
+        {
+            "licenceType": "PAYMENT",
+            "number": "Z2000133000019",
+            "issuer": "CENTRAL_BANK",
+            "businessTypes": ["互联网支付", "移动电话支付"],
+            "validFrom": "2016-08-29",
+            "validTo": "2026-08-28",
+        }
+    ]
     assert file["websites"] == [
         {"kind": "WEBSITE", "filingNumber": "沪ICP备12345678号-1", "domain": "jia.example.cn"}
     ]
@@ -174,8 +224,12 @@ async def test_disagreeing_characterisations_show_governing_and_other(
     assert nature["disputed"] is True
     assert nature["sources"] == [
         {"source": "BANKING", "value": "信息中介", "governing": True, "batchRef": "banking-1"},
-        {"source": "CENTRAL_BANK", "value": "信用中介", "governing": False,
-         "batchRef": "central_bank-1"},
+        {
+            "source": "CENTRAL_BANK",
+            "value": "信用中介",
+            "governing": False,
+            "batchRef": "central_bank-1",
+        },
     ]
 
 
@@ -200,8 +254,13 @@ async def test_person_with_every_post_and_holding(db: asyncpg.Pool, gql: Run) ->
 async def test_provenance_says_where_each_field_came_from(db: asyncpg.Pool, gql: Run) -> None:
     await load(db)
     async with db.acquire() as conn:
-        await ingest(conn, source=Source.REGISTRATION, batch_ref="registration-2",
-                     lines=numbered(REGISTRATION), observed_at=T1)
+        await ingest(
+            conn,
+            source=Source.REGISTRATION,
+            batch_ref="registration-2",
+            lines=numbered(REGISTRATION),
+            observed_at=T1,
+        )
     answer = await gql(
         """query ($uscc: String!) { institution(uscc: $uscc) {
              provenance(fields: ["name"]) { field value disputed
@@ -222,16 +281,23 @@ async def test_as_of_answers_what_was_true_then(db: asyncpg.Pool, gql: Run) -> N
     between = await db.fetchval("SELECT clock_timestamp()")
     renamed = [dict(REGISTRATION[0], name="上海甲金融信息服务有限公司"), *REGISTRATION[1:3]]
     async with db.acquire() as conn:
-        await ingest(conn, source=Source.REGISTRATION, batch_ref="registration-2",
-                     lines=numbered(renamed), kind="snapshot", observed_at=T1)
+        await ingest(
+            conn,
+            source=Source.REGISTRATION,
+            batch_ref="registration-2",
+            lines=numbered(renamed),
+            kind="snapshot",
+            observed_at=T1,
+        )
     query = """query ($uscc: String!, $asOf: Date, $knownAt: DateTime) {
       institution(uscc: $uscc, asOf: $asOf, knownAt: $knownAt) {
         name shareholders { holder { __typename } } legalRepresentative { title } } }"""
     now = (await gql(query, uscc=uscc(1)))["data"]["institution"]
     before = (await gql(query, uscc=uscc(1), asOf="2026-04-01"))["data"]["institution"]
     after = (await gql(query, uscc=uscc(1), asOf="2026-05-02"))["data"]["institution"]
-    known_then = (await gql(query, uscc=uscc(1), asOf="2026-06-01",
-                            knownAt=between.isoformat()))["data"]["institution"]
+    known_then = (await gql(query, uscc=uscc(1), asOf="2026-06-01", knownAt=between.isoformat()))[
+        "data"
+    ]["institution"]
     assert now["name"] == after["name"] == "上海甲金融信息服务有限公司"
     assert len(now["shareholders"]) == 1
     # a snapshot is complete only for the kinds it carries: this one carried no posts

@@ -11,7 +11,7 @@ from tests.schema.conftest import Run
 
 
 async def test_unknown_uscc_is_not_found(db: asyncpg.Pool, gql: Run) -> None:
-    answer = await gql("{ institution(uscc: \"%s\") { name } }" % uscc(404))
+    answer = await gql("query ($u: String) { institution(uscc: $u) { name } }", u=uscc(404))
     assert answer["data"] == {"institution": None}
     (error,) = answer["errors"]
     assert error["extensions"]["code"] == "NOT_FOUND"
@@ -28,7 +28,7 @@ async def test_malformed_uscc_names_the_rule_and_position(db: asyncpg.Pool, gql:
 
 
 async def test_uscc_and_id_together_are_refused(db: asyncpg.Pool, gql: Run) -> None:
-    answer = await gql('{ institution(uscc: "%s", id: "1") { name } }' % uscc(1))
+    answer = await gql('query ($u: String) { institution(uscc: $u, id: "1") { name } }', u=uscc(1))
     assert answer["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
@@ -41,7 +41,9 @@ async def test_page_size_over_the_cap(db: asyncpg.Pool, gql: Run) -> None:
 
 async def test_bad_cursor(db: asyncpg.Pool, gql: Run) -> None:
     for cursor in ["not-a-cursor", "WyJuYW1lIiwgMV0"]:  # garbage; a name cursor for an id search
-        answer = await gql('{ institutions(after: "%s") { edges { cursor } } }' % cursor)
+        answer = await gql(
+            "query ($a: String) { institutions(after: $a) { edges { cursor } } }", a=cursor
+        )
         assert answer["errors"][0]["extensions"]["code"] == "INVALID_CURSOR", cursor
 
 
@@ -52,7 +54,11 @@ async def test_invalid_document_is_a_validation_error(db: asyncpg.Pool, gql: Run
 
 async def test_bad_division_filter(db: asyncpg.Pool, gql: Run) -> None:
     async with db.acquire() as conn:
-        await ingest(conn, source=Source.REGISTRATION, batch_ref="b",
-                     lines=numbered([institution(1, "上海甲网络科技有限公司")]))
+        await ingest(
+            conn,
+            source=Source.REGISTRATION,
+            batch_ref="b",
+            lines=numbered([institution(1, "上海甲网络科技有限公司")]),
+        )
     answer = await gql('{ institutions(filter: {division: "31x"}) { edges { cursor } } }')
     assert answer["errors"][0]["extensions"]["code"] == "INVALID_IDENTIFIER"

@@ -49,11 +49,18 @@ async def _dossier_of_size(pool: asyncpg.Pool, holders: int) -> None:
         records.append(institution(100 + n, f"上海持股{n}号投资有限公司"))
         records.append(holding(1, held_by_institution(100 + n), None))
         records.append(holding(1, held_by_person(n, f"张{n}"), None))
-        records.append({"type": "position", "institution": uscc(1), "role": "director",
-                        "person": held_by_person(n, f"张{n}")["person"]})
+        records.append(
+            {
+                "type": "position",
+                "institution": uscc(1),
+                "role": "director",
+                "person": held_by_person(n, f"张{n}")["person"],
+            }
+        )
     async with pool.acquire() as conn:
-        await ingest(conn, source=Source.REGISTRATION, batch_ref=f"size-{holders}",
-                     lines=numbered(records))
+        await ingest(
+            conn, source=Source.REGISTRATION, batch_ref=f"size-{holders}", lines=numbered(records)
+        )
 
 
 async def test_dossier_round_trips_do_not_grow_with_its_size(

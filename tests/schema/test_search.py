@@ -33,12 +33,18 @@ async def load(pool: asyncpg.Pool) -> None:
     records[4]["uscc"] = uscc(5, "500116")
     records[0]["former_names"] = ["上海余额宝科技有限公司"]
     records += [
-        {"type": "licence", "institution": uscc(2), "issuer": "central_bank",
-         "licence_type": "payment", "number": "Z2000133000019"},
+        {
+            "type": "licence",
+            "institution": uscc(2),
+            "issuer": "central_bank",
+            "licence_type": "payment",
+            "number": "Z2000133000019",
+        },
     ]
     async with pool.acquire() as conn:
-        report = await ingest(conn, source=Source.REGISTRATION, batch_ref="b",
-                              lines=numbered(records))
+        report = await ingest(
+            conn, source=Source.REGISTRATION, batch_ref="b", lines=numbered(records)
+        )
         assert report.quarantined == 0
 
 
@@ -73,9 +79,7 @@ async def test_filters(db: asyncpg.Pool, gql: Run) -> None:
     assert await names(gql, status=["REVOKED"]) == ["北京乐融多源投资管理有限公司"]
     assert await names(gql, licenceType="PAYMENT") == ["上海招商金融信息服务有限公司"]
     assert await names(gql, uscc=uscc(3)) == ["杭州蚂蚁网络借贷信息中介有限公司"]
-    assert await names(gql, name="上海", licenceType="PAYMENT") == [
-        "上海招商金融信息服务有限公司"
-    ]
+    assert await names(gql, name="上海", licenceType="PAYMENT") == ["上海招商金融信息服务有限公司"]
 
 
 async def test_keyset_pages_cover_everything_once(db: asyncpg.Pool, gql: Run) -> None:
