@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import ipaddress
-import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ import uvicorn
 from tqdm import tqdm
 
 from ops import database
+from ops.loading import apply_batches
 from ops.settings import get_settings
 from registry.ingest import BatchReport, ingest
 from registry.records import Source
@@ -125,33 +125,44 @@ def demo(
 def _batches(
     records: Iterator[tuple[Source, dict[str, Any]]], size: int
 ) -> Iterator[tuple[Source, list[dict[str, Any]]]]:
-    """Consecutive records of one source, at most `size` at a time."""
-    for source, group in itertools.groupby(records, key=lambda item: item[0]):
-        chunk_iter = iter(group)
-        while chunk := [record for _, record in itertools.islice(chunk_iter, size)]:
-            yield source, chunk
+    """Batches of at most `size` records of one source.
+
+    Every institution record is sent before any record that refers to institutions, so a
+    reference never arrives ahead of the institution it names.
+    """
+    buffers: dict[Source, list[dict[str, Any]]] = {}
+    institutions_done = False
+    for source, record in records:
+        if not institutions_done and record["type"] != "institution":
+            institutions_done = True
+            for pending_source, pending in buffers.items():
+                if pending:
+                    yield pending_source, pending
+            buffers = {}
+        buffer = buffers.setdefault(source, [])
+        buffer.append(record)
+        if len(buffer) >= size:
+            yield source, buffer
+            buffers[source] = []
+    for source, pending in buffers.items():
+        if pending:
+            yield source, pending
 
 
 async def _load(
     url: str, records: Iterator[tuple[Source, dict[str, Any]]], prefix: str, size: int
 ) -> list[BatchReport]:
     pool = await database.create_pool(url, 1)
-    reports = []
     try:
-        with tqdm(unit=" records", desc="ingest", unit_scale=True) as progress:
-            for index, (source, chunk) in enumerate(_batches(records, size)):
-                async with pool.acquire() as conn:
-                    report = await ingest(
-                        conn,
-                        source=source,
-                        batch_ref=f"{prefix}-{index:05d}",
-                        lines=enumerate(chunk, 1),
-                    )
-                reports.append(report)
-                progress.update(len(chunk))
+        with tqdm(unit=" records", desc="ingest", unit_scale=True) as bar:
+            return await apply_batches(
+                pool,
+                _batches(records, size),
+                batch_ref=lambda index, source: f"{prefix}-{index:05d}",
+                progress=bar.update,
+            )
     finally:
         await pool.close()
-    return reports
 
 
 @app.command("ingest")

@@ -1,11 +1,13 @@
 """The one entry point through which anything enters the registry.
 
-A batch is validated record by record (bad ones go to quarantine with every reason and never
-block the good ones), then applied in one transaction with set-based SQL: stable records are
-created from natural keys, each record's statement is compared with what the same source said
-before (unchanged → only `last_seen` moves; changed → the old statement is closed and a new
-one opened), a snapshot closes what its source no longer reports, and golden values are
-refreshed for exactly the records touched. Pushing the same batch twice changes nothing.
+Two steps. `prepare` checks each record on its own (bad ones go to quarantine with every
+reason and never block the good ones) and needs no database, so it can run in a worker
+thread while the previous batch is applied. `apply` works in one transaction with set-based
+SQL: new records are created from their natural keys together with their golden values;
+each record's statement is compared with what the same source said before (unchanged → only
+`last_seen` moves; changed → the old statement is closed and a new one opened); a snapshot
+closes what its source no longer reports; golden values are refreshed for exactly the
+existing records touched. Pushing the same batch twice changes nothing.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from pydantic import ValidationError
 
 from registry import golden, identifiers
 from registry.errors import BatchIdReused
-from registry.kinds import KINDS, Kind, Refs, institutions_named, persons_named
-from registry.records import RECORD_ADAPTER, InstitutionRecord, PersonRef, Source
+from registry.kinds import KINDS, KINDS_BY_NAME, Kind, Refs, institutions_named, persons_named
+from registry.records import RECORD_ADAPTER, PersonRef, Source
 
 BatchKind = Literal["snapshot", "delta"]
 RawLine = str | bytes | Mapping[str, Any]
@@ -85,13 +87,6 @@ class BatchReport:
         }
 
 
-@dataclass
-class _Accepted:
-    line: int
-    record: Any
-    raw: str
-
-
 def _reasons(error: ValidationError) -> list[Reason]:
     reasons: list[Reason] = []
     for item in error.errors(include_url=False):
@@ -104,10 +99,35 @@ def _reasons(error: ValidationError) -> list[Reason]:
     return reasons
 
 
-def validate(lines: Iterable[tuple[int, RawLine]]) -> tuple[list[_Accepted], list[Rejected], bytes]:
-    """Parse and check each line on its own; returns the good, the bad and the content hash."""
+@dataclass(frozen=True)
+class _Accepted:
+    line: int
+    record: Any
+    raw: str
+    kind: Kind
+    key: str
+    body: str  # canonical JSON, sorted keys: equal content gives an equal hash
+    body_hash: bytes
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A batch checked record by record, ready to apply."""
+
+    accepted: list[_Accepted]
+    rejected: list[Rejected]
+    content_hash: bytes
+
+    @property
+    def received(self) -> int:
+        return len(self.accepted) + len(self.rejected)
+
+
+def prepare(lines: Iterable[tuple[int, RawLine]]) -> Prepared:
+    """Parse and check each line on its own; needs no database."""
     accepted: list[_Accepted] = []
     rejected: list[Rejected] = []
+    first_line: dict[tuple[str, str], int] = {}
     digest = hashlib.blake2b(digest_size=32)
     for line, raw in lines:
         if isinstance(raw, Mapping):
@@ -127,10 +147,21 @@ def validate(lines: Iterable[tuple[int, RawLine]]) -> tuple[list[_Accepted], lis
             rejected.append(Rejected(line, [reason], text))
             continue
         try:
-            accepted.append(_Accepted(line, RECORD_ADAPTER.validate_python(data), text))
+            record = RECORD_ADAPTER.validate_python(data)
         except ValidationError as exc:
             rejected.append(Rejected(line, _reasons(exc), text))
-    return accepted, rejected, digest.digest()
+            continue
+        kind = KINDS[type(record)]
+        key = kind.key(record)
+        seen = first_line.setdefault((kind.name, key), line)
+        if seen != line:
+            message = f"the same {kind.name} as line {seen} (key {key})"
+            rejected.append(Rejected(line, [Reason("duplicate_in_batch", None, message)], text))
+            continue
+        body = orjson.dumps(kind.body(record), option=orjson.OPT_SORT_KEYS)
+        body_hash = hashlib.blake2b(body, digest_size=16).digest()
+        accepted.append(_Accepted(line, record, text, kind, key, body.decode(), body_hash))
+    return Prepared(accepted, rejected, digest.digest())
 
 
 async def ingest(
@@ -143,9 +174,28 @@ async def ingest(
     observed_at: dt.datetime | None = None,
 ) -> BatchReport:
     """Validate and apply one batch from one source, all or nothing."""
+    return await apply(
+        conn,
+        prepare(lines),
+        source=source,
+        batch_ref=batch_ref,
+        kind=kind,
+        observed_at=observed_at,
+    )
+
+
+async def apply(
+    conn: asyncpg.Connection,
+    prepared: Prepared,
+    *,
+    source: Source,
+    batch_ref: str,
+    kind: BatchKind = "delta",
+    observed_at: dt.datetime | None = None,
+) -> BatchReport:
+    """Apply a prepared batch in one transaction; a batch id seen before changes nothing."""
     observed = observed_at or dt.datetime.now(dt.UTC)
-    accepted, rejected, content_hash = validate(lines)
-    received = len(accepted) + len(rejected)
+    rejected = list(prepared.rejected)
     async with conn.transaction():
         # batches of one source apply one after another, in the order they arrive
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('ingest:' || $1))", source.value)
@@ -155,7 +205,7 @@ async def ingest(
             batch_ref,
         )
         if previous is not None:
-            if bytes(previous["content_hash"]) != content_hash:
+            if bytes(previous["content_hash"]) != prepared.content_hash:
                 raise BatchIdReused(
                     f"batch {batch_ref!r} from {source.value} was already applied with different "
                     "content; give a changed batch a new batch id",
@@ -166,18 +216,27 @@ async def ingest(
             """INSERT INTO batch (source, batch_ref, kind, observed_at, content_hash, received,
                    accepted, unchanged, quarantined, closed, report)
                VALUES ($1, $2, $3, $4, $5, $6, 0, 0, 0, 0, '{}') RETURNING id""",
-            source.value, batch_ref, kind, observed, content_hash, received,
+            source.value, batch_ref, kind, observed, prepared.content_hash, prepared.received,
         )  # fmt: skip
-        report = BatchReport(batch_id, source.value, batch_ref, kind, observed, received=received)
+        report = BatchReport(
+            batch_id, source.value, batch_ref, kind, observed, received=prepared.received
+        )
         applier = _Applier(conn, source, batch_id, observed)
-        accepted = await applier.resolve_references(accepted, rejected)
-        for record_kind, items in _by_kind(accepted, rejected).items():
-            inserted, unchanged = await applier.apply_kind(record_kind, items)
+        groups = await applier.known_subjects(prepared.accepted, rejected)
+        institution = KINDS_BY_NAME["institution"]
+        # institutions first: the batch's other records may refer to them
+        if institution in groups:
+            inserted, unchanged = await applier.apply_kind(institution, groups[institution])
             report.accepted += inserted
             report.unchanged += unchanged
+        await applier.resolve_references(groups)
+        for record_kind, items in groups.items():
+            if record_kind is not institution:
+                inserted, unchanged = await applier.apply_kind(record_kind, items)
+                report.accepted += inserted
+                report.unchanged += unchanged
         if kind == "snapshot":
-            present = {KINDS[type(a.record)].name for a in accepted}
-            report.closed = await applier.close_unreported(present)
+            report.closed = await applier.close_unreported({k.name for k in groups})
         await applier.refresh_golden()
         await _store_rejected(conn, batch_id, rejected)
         report.quarantined = len(rejected)
@@ -212,24 +271,6 @@ def _replayed(batch_id: int, stored: dict[str, Any], observed: dt.datetime) -> B
     return report
 
 
-def _by_kind(accepted: list[_Accepted], rejected: list[Rejected]) -> dict[Kind, list[_Accepted]]:
-    """Group by kind; a second record with the same key in one batch is quarantined."""
-    groups: dict[Kind, list[_Accepted]] = defaultdict(list)
-    first_line: dict[tuple[str, str], int] = {}
-    for item in accepted:
-        kind = KINDS[type(item.record)]
-        key = (kind.name, kind.key(item.record))
-        if key in first_line:
-            message = f"the same {kind.name} as line {first_line[key]} (key {key[1]})"
-            rejected.append(
-                Rejected(item.line, [Reason("duplicate_in_batch", None, message)], item.raw)
-            )
-            continue
-        first_line[key] = item.line
-        groups[kind].append(item)
-    return groups
-
-
 async def _store_rejected(
     conn: asyncpg.Connection, batch_id: int, rejected: list[Rejected]
 ) -> None:
@@ -258,11 +299,11 @@ class _Applier:
         self.touched: dict[str, set[int]] = defaultdict(set)
         self.refs = Refs({}, {})
 
-    async def resolve_references(
+    async def known_subjects(
         self, accepted: list[_Accepted], rejected: list[Rejected]
-    ) -> list[_Accepted]:
-        """Create the institutions and persons the batch names; quarantine unknown subjects."""
-        own = {a.record.uscc for a in accepted if isinstance(a.record, InstitutionRecord)}
+    ) -> dict[Kind, list[_Accepted]]:
+        """Group by kind; quarantine records about institutions neither stored nor sent."""
+        own = {a.key for a in accepted if a.kind.name == "institution"}
         subjects = {institutions_named(a.record)[0] for a in accepted} - {None} - own
         known = {
             row["uscc"]
@@ -270,11 +311,9 @@ class _Applier:
                 "SELECT uscc FROM institution WHERE uscc = ANY($1::text[])", list(subjects)
             )
         }
-        kept: list[_Accepted] = []
-        mentioned: dict[str, str | None] = {}
-        persons: dict[str, PersonRef] = {}
+        groups: dict[Kind, list[_Accepted]] = defaultdict(list)
         for item in accepted:
-            subject, holders = institutions_named(item.record)
+            subject = institutions_named(item.record)[0]
             if subject is not None and subject not in own and subject not in known:
                 message = (
                     f"institution {subject} is not in the registry and not in this batch; "
@@ -283,41 +322,39 @@ class _Applier:
                 reason = Reason("unknown_institution", "institution", message)
                 rejected.append(Rejected(item.line, [reason], item.raw))
                 continue
-            kept.append(item)
-            for holder in holders:
-                assert holder.uscc is not None
-                mentioned.setdefault(holder.uscc, holder.name)
-            for person in persons_named(item.record):
-                persons.setdefault(person.key, person)
-        institution_ids = await self._upsert_institutions(own, mentioned, known)
-        person_ids = await self._upsert_persons(persons)
-        self.refs = Refs(institution_ids, person_ids)
-        return kept
+            groups[item.kind].append(item)
+        return groups
 
-    async def _upsert_institutions(
-        self, own: set[str], mentioned: dict[str, str | None], known: set[str]
-    ) -> dict[str, int]:
-        rows: list[tuple[str, bool, bool, str | None]] = [
-            (u, identifiers.parse_uscc(u).pilot_check_failure, False, None) for u in own
-        ]
-        rows += [
-            (u, identifiers.parse_uscc(u).pilot_check_failure, True, name)
-            for u, name in mentioned.items()
-            if u not in own
-        ]
+    async def resolve_references(self, groups: dict[Kind, list[_Accepted]]) -> None:
+        """Ids of every institution and person the batch names; unknown holders are created."""
+        named: set[str] = set()
+        mentioned: dict[str, str | None] = {}
+        persons: dict[str, PersonRef] = {}
+        for items in groups.values():
+            for item in items:
+                subject, holders = institutions_named(item.record)
+                if subject is not None:
+                    named.add(subject)
+                for holder in holders:
+                    assert holder.uscc is not None
+                    mentioned.setdefault(holder.uscc, holder.name)
+                for person in persons_named(item.record):
+                    persons.setdefault(person.key, person)
+        usccs = list(mentioned)
         await self.conn.execute(
             """INSERT INTO institution (uscc, pilot_uscc, mentioned_only, name)
-               SELECT * FROM unnest($1::text[], $2::bool[], $3::bool[], $4::text[])
+               SELECT u, p, true, n FROM unnest($1::text[], $2::bool[], $3::text[]) AS x(u, p, n)
                ON CONFLICT (uscc) DO NOTHING""",
-            *map(list, zip(*rows, strict=True)) if rows else ([], [], [], []),
+            usccs,
+            [identifiers.parse_uscc(u).pilot_check_failure for u in usccs],
+            [mentioned[u] for u in usccs],
         )
-        ids = await self.conn.fetch(
-            "SELECT uscc, id FROM institution WHERE uscc = ANY($1::text[])",
-            [r[0] for r in rows] + sorted(known),
+        rows = await self.conn.fetch(
+            "SELECT uscc, id FROM institution WHERE uscc = ANY($1::text[])", [*named, *usccs]
         )
-        return {row["uscc"]: row["id"] for row in ids}
+        self.refs = Refs({r["uscc"]: r["id"] for r in rows}, await self._persons(persons))
 
-    async def _upsert_persons(self, persons: dict[str, PersonRef]) -> dict[str, int]:
+    async def _persons(self, persons: dict[str, PersonRef]) -> dict[str, int]:
         if not persons:
             return {}
         keys = list(persons)
@@ -336,65 +373,64 @@ class _Applier:
         rows = await self.conn.fetch("SELECT key, id FROM person WHERE key = ANY($1::text[])", keys)
         return {row["key"]: row["id"] for row in rows}
 
-    async def _record_ids(self, kind: Kind, items: list[_Accepted]) -> list[int]:
-        if kind.name == "institution":
-            return [self.refs.institutions[a.record.uscc] for a in items]
-        table, columns = kind.table.name, ["key", *kind.identity_columns]
-        stage = f"stage_{table}"
-        names = ", ".join(f'"{c}"' for c in columns)
+    def _identity(self, item: _Accepted) -> tuple[object, ...]:
+        if item.kind.name == "institution":
+            return (item.key, identifiers.parse_uscc(item.key).pilot_check_failure, False)
+        return (item.key, *item.kind.identity(item.record, self.refs).values())
+
+    async def _stage(self, kind: Kind, items: list[_Accepted]) -> str:
+        """Copy the batch's records of one kind into a temporary table, statistics included."""
+        stage = f"stage_{kind.name}"
+        fixed = list(dict.fromkeys([kind.key_column, *kind.identity_columns]))
         await self.conn.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DROP AS "
-            f'SELECT {names} FROM "{table}" WITH NO DATA; TRUNCATE {stage}'
+            f"""CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DROP AS
+                SELECT {_columns(fixed)}, NULL::jsonb AS body, NULL::bytea AS body_hash,
+                       valid_from, valid_to, NULL::bigint AS record_id
+                FROM "{kind.table.name}" WITH NO DATA;
+                TRUNCATE {stage}"""
         )
         await self.conn.copy_records_to_table(
             stage,
-            columns=columns,
+            columns=[*fixed, "body", "body_hash", "valid_from", "valid_to"],
             records=[
-                (kind.key(a.record), *kind.identity(a.record, self.refs).values()) for a in items
-            ],
-        )
-        await self.conn.execute(
-            f'INSERT INTO "{table}" ({names}) SELECT {names} FROM {stage} '
-            "ON CONFLICT (key) DO NOTHING"
-        )
-        rows = await self.conn.fetch(
-            f'SELECT t.key, t.id FROM "{table}" t JOIN {stage} s USING (key)'
-        )
-        ids = {row["key"]: row["id"] for row in rows}
-        return [ids[kind.key(a.record)] for a in items]
-
-    async def apply_kind(self, kind: Kind, items: list[_Accepted]) -> tuple[int, int]:
-        """Merge one kind's statements; returns (new or changed, unchanged)."""
-        record_ids = await self._record_ids(kind, items)
-        await self.conn.execute(
-            """CREATE TEMP TABLE IF NOT EXISTS stage_statement (
-                   record_id bigint, body jsonb, body_hash bytea, valid_from date, valid_to date
-               ) ON COMMIT DROP; TRUNCATE stage_statement"""
-        )
-        staged = []
-        for record_id, item in zip(record_ids, items, strict=True):
-            body = kind.body(item.record)
-            text = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
-            staged.append(
                 (
-                    record_id,
-                    text.decode(),
-                    hashlib.blake2b(text, digest_size=16).digest(),
+                    *self._identity(item),
+                    item.body,
+                    item.body_hash,
                     getattr(item.record, "valid_from", None),
                     getattr(item.record, "valid_to", None),
                 )
-            )
-        await self.conn.copy_records_to_table(
-            "stage_statement",
-            columns=["record_id", "body", "body_hash", "valid_from", "valid_to"],
-            records=staged,
+                for item in items
+            ],
+        )
+        # a temp table has no statistics: without them the planner scans the record table
+        await self.conn.execute(f"ANALYZE {stage}")
+        return stage
+
+    async def apply_kind(self, kind: Kind, items: list[_Accepted]) -> tuple[int, int]:
+        """Create new records, merge statements; returns (new or changed, unchanged)."""
+        stage = await self._stage(kind, items)
+        table = f'"{kind.table.name}"'
+        fixed = list(dict.fromkeys([kind.key_column, *kind.identity_columns]))
+        # A record new to the registry has one statement, this one: its golden values are
+        # that statement's body, written now instead of by a refresh afterwards.
+        created = await self.conn.fetch(
+            f"""INSERT INTO {table} ({_columns(fixed)}, {_columns(kind.golden_columns)})
+                SELECT {_columns(fixed, "s")}, {_columns(kind.golden_columns, "r")}
+                FROM {stage} s, jsonb_populate_record(NULL::{table}, s.body) r
+                ON CONFLICT ("{kind.key_column}") DO NOTHING
+                RETURNING id"""
+        )
+        await self.conn.execute(
+            f"""UPDATE {stage} s SET record_id = t.id FROM {table} t
+                WHERE t."{kind.key_column}" = s."{kind.key_column}" """
         )
         params = (kind.name, self.source.value, self.batch_id, self.observed)
         unchanged = await self.conn.fetchval(
-            """WITH seen AS (
+            f"""WITH seen AS (
                    UPDATE statement s SET last_seen = greatest(s.last_seen, $4::timestamptz),
                        last_batch_id = $3
-                   FROM stage_statement t
+                   FROM {stage} t
                    WHERE s.record_kind = $1 AND s.record_id = t.record_id AND s.source = $2
                      AND s.closed_at IS NULL AND s.body_hash = t.body_hash
                    RETURNING 1)
@@ -404,13 +440,12 @@ class _Applier:
         changed = await self.conn.fetch(
             f"""UPDATE statement s SET closed_at = now(), closed_by_batch_id = $3,
                    valid_to = coalesce(s.valid_to, t.valid_from, {_OBSERVED_DATE})
-               FROM stage_statement t
+               FROM {stage} t
                WHERE s.record_kind = $1 AND s.record_id = t.record_id AND s.source = $2
                  AND s.closed_at IS NULL AND s.body_hash <> t.body_hash
                RETURNING s.record_id""",
             *params,
         )
-        succeeded = {row["record_id"] for row in changed}
         inserted = await self.conn.fetch(
             f"""INSERT INTO statement (record_kind, record_id, source, batch_id, body, body_hash,
                    valid_from, valid_to, first_seen, last_seen, last_batch_id)
@@ -418,15 +453,18 @@ class _Applier:
                    coalesce(t.valid_from,
                             CASE WHEN t.record_id = ANY($5::bigint[]) THEN {_OBSERVED_DATE} END),
                    t.valid_to, $4::timestamptz, $4::timestamptz, $3
-               FROM stage_statement t
+               FROM {stage} t
                WHERE NOT EXISTS (
                    SELECT 1 FROM statement s WHERE s.record_kind = $1
                    AND s.record_id = t.record_id AND s.source = $2 AND s.closed_at IS NULL)
                RETURNING record_id""",
             *params,
-            list(succeeded),
+            [row["record_id"] for row in changed],
         )
-        self.touched[kind.name].update(row["record_id"] for row in inserted)
+        new = {row["id"] for row in created}
+        self.touched[kind.name].update(
+            row["record_id"] for row in inserted if row["record_id"] not in new
+        )
         return len(inserted), int(unchanged)
 
     async def close_unreported(self, kinds: set[str]) -> int:
@@ -449,3 +487,8 @@ class _Applier:
     async def refresh_golden(self) -> None:
         for kind_name, ids in self.touched.items():
             await golden.refresh(self.conn, kind_name, sorted(ids))
+
+
+def _columns(names: Iterable[str], alias: str | None = None) -> str:
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(f'{prefix}"{name}"' for name in names)

@@ -14,10 +14,9 @@ from registry.records import Source
 class Precedence:
     ranks: dict[str, dict[str, int]]
 
-    def of(self, kind: str) -> tuple[list[str], list[int]]:
-        """Sources and their ranks for one kind, as the arrays the resolution SQL joins on."""
-        ranking = self.ranks[kind]
-        return list(ranking), list(ranking.values())
+    def order(self, kind: str) -> list[str]:
+        """Every source for one kind, best first."""
+        return sorted(self.ranks[kind], key=self.ranks[kind].__getitem__)
 
 
 def parse(document: dict[str, object], kinds: list[str]) -> Precedence:

@@ -257,7 +257,7 @@ class InstitutionRecord(_Strict):
     type: Literal["institution"] = "institution"
     uscc: str
     name: Annotated[str, Field(min_length=2, max_length=300)]
-    former_names: list[str] = []
+    former_names: list[str] = Field(default_factory=list)
     enterprise_type: str | None = None
     registered_capital: Money | None = None
     established: dt.date | None = None
@@ -268,7 +268,7 @@ class InstitutionRecord(_Strict):
     status_date: dt.date | None = None
     address: str | None = None
     division: Annotated[str, Field(pattern=r"^\d{6}$")] | None = None
-    operating_addresses: list[str] = []
+    operating_addresses: list[str] = Field(default_factory=list)
     business_scope: str | None = None
     legacy_registration_number: str | None = None
     valid_from: dt.date | None = None
@@ -299,7 +299,7 @@ class ShareholdingRecord(_About):
     paid_in: Money | None = None  # 实缴
     paid_in_date: dt.date | None = None
     contribution_method: str | None = None  # 出资方式
-    interests: list[InterestType] = [InterestType.SHAREHOLDING]
+    interests: list[InterestType] = Field(default_factory=lambda: [InterestType.SHAREHOLDING])
 
     @model_validator(mode="after")
     def _not_self(self) -> ShareholdingRecord:
@@ -320,7 +320,7 @@ class LicenceRecord(_About):
     issuer: Source
     licence_type: LicenceType
     number: str
-    business_types: list[str] = []
+    business_types: list[str] = Field(default_factory=list)
     coverage: str | None = None
     status: LicenceStatus = LicenceStatus.VALID
 
