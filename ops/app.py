@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -36,6 +37,10 @@ class RegistryGraphQL(GraphQL[Context, None]):
             loaders=Loaders(self.pool),
             page_size_max=self.settings.page_size_max,
         )
+
+    def encode_json(self, data: object) -> bytes:
+        # UTF-8 as is (Chinese names stay readable), and several times faster than json
+        return orjson.dumps(data)
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         answer: GraphQLHTTPResponse = {"data": result.data}

@@ -22,7 +22,7 @@ from registry import identifiers
 from registry.errors import InvalidCursor, InvalidIdentifierArgument, PageSizeTooLarge
 
 CANDIDATES = 2000
-MIN_FUZZY_SCORE = 50.0
+MIN_FUZZY_SCORE = 60.0
 
 # Mirrors the normalisation of `registry_name_bigrams` in migration 0001.
 _STRIP = re.compile(r"[\s\W_（）【】《》〈〉「」、，。·：；！？]+")

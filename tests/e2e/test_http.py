@@ -71,6 +71,7 @@ async def test_dossier_over_http(db: asyncpg.Pool, server: str) -> None:
         ide = await client.get("/graphql", headers={"accept": "text/html"})
     assert health.json() == {"status": "ok"}
     assert answer.status_code == 200
+    assert "上海甲网络科技有限公司" in answer.text  # UTF-8 as is, not \u escapes
     file = answer.json()["data"]["institution"]
     assert file["name"] == "上海甲网络科技有限公司"
     assert file["legalRepresentative"] == {"person": {"name": "王小明"}}
