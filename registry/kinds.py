@@ -2,15 +2,16 @@
 
 One `Kind` per record type answers three questions the ingest asks of every record:
 which record is it about (its natural key), what identifies it (columns fixed when the
-record is created, with references resolved to ids), and what does this source say about
-it now (the statement body, whose keys are the golden columns of the record's table).
+record is created; references to institutions and persons are given by their natural keys
+and turned into ids in SQL), and what does this source say about it now (the statement
+body, whose keys are the golden columns of the record's table).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -35,22 +36,21 @@ JsonValue = str | int | bool | list[str] | None
 Body = dict[str, JsonValue]
 
 
-@dataclass(frozen=True)
-class Refs:
-    """Ids of the institutions and persons a batch names, resolved before records are made."""
-
-    institutions: Mapping[str, int]
-    persons: Mapping[str, int]
+# What a reference column points at: the table and the natural key it is named by.
+REFERENCED = {"institution": ("institution", "uscc"), "person": ("person", "key")}
+_ABOUT = {"institution_id": "institution"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one instance per kind: identity is equality
 class Kind:
     name: str
     table: Table
     key_column: str
     key: Callable[[Any], str]
-    identity: Callable[[Any, Refs], dict[str, object]]
+    identity: Callable[[Any], dict[str, object]]
     body: Callable[[Any], Body]
+    # identity columns holding a natural key that the ingest resolves to an id
+    references: Mapping[str, str] = field(default_factory=lambda: _ABOUT)
 
     @property
     def golden_columns(self) -> list[str]:
@@ -128,13 +128,13 @@ def holder_key(holder: PartyRef) -> str:
     return f"{holder.kind.value}:{holder.name or ''}"
 
 
-def _holding_identity(r: ShareholdingRecord, refs: Refs) -> dict[str, object]:
+def _holding_identity(r: ShareholdingRecord) -> dict[str, object]:
     holder = r.holder
     return {
-        "institution_id": refs.institutions[r.institution],
+        "institution_id": r.institution,
         "holder_kind": holder.kind.value,
-        "holder_institution_id": refs.institutions[holder.uscc] if holder.uscc else None,
-        "holder_person_id": refs.persons[holder.person.key] if holder.person else None,
+        "holder_institution_id": holder.uscc,
+        "holder_person_id": holder.person.key if holder.person else None,
         "holder_name": holder.name or (holder.person.name if holder.person else None),
     }
 
@@ -164,17 +164,13 @@ def _holding_body(r: ShareholdingRecord) -> Body:
 # --- the rest ------------------------------------------------------------------------------
 
 
-def _position_identity(r: PositionRecord, refs: Refs) -> dict[str, object]:
-    return {
-        "institution_id": refs.institutions[r.institution],
-        "person_id": refs.persons[r.person.key],
-        "role": r.role.value,
-    }
+def _position_identity(r: PositionRecord) -> dict[str, object]:
+    return {"institution_id": r.institution, "person_id": r.person.key, "role": r.role.value}
 
 
-def _licence_identity(r: LicenceRecord, refs: Refs) -> dict[str, object]:
+def _licence_identity(r: LicenceRecord) -> dict[str, object]:
     return {
-        "institution_id": refs.institutions[r.institution],
+        "institution_id": r.institution,
         "licence_type": r.licence_type.value,
         "number": r.number,
     }
@@ -243,8 +239,8 @@ def _branch_body(r: BranchRecord) -> Body:
     )
 
 
-def _about(r: Any, refs: Refs) -> dict[str, object]:
-    return {"institution_id": refs.institutions[r.institution]}
+def _about(r: Any) -> dict[str, object]:
+    return {"institution_id": r.institution}
 
 
 _IDENTITY_COLUMNS: dict[str, list[str]] = {
@@ -270,7 +266,12 @@ KINDS: dict[type[Any], Kind] = {
         table=tables.institution,
         key_column="uscc",
         key=lambda r: r.uscc,
-        identity=lambda r, refs: {},
+        identity=lambda r: {
+            "uscc": r.uscc,
+            "pilot_uscc": identifiers.parse_uscc(r.uscc).pilot_check_failure,
+            "mentioned_only": False,
+        },
+        references={},
         body=_institution_body,
     ),
     ShareholdingRecord: Kind(
@@ -280,6 +281,11 @@ KINDS: dict[type[Any], Kind] = {
         key=lambda r: f"{r.institution}|{holder_key(r.holder)}",
         identity=_holding_identity,
         body=_holding_body,
+        references={
+            **_ABOUT,
+            "holder_institution_id": "institution",
+            "holder_person_id": "person",
+        },
     ),
     PositionRecord: Kind(
         name="position",
@@ -288,6 +294,7 @@ KINDS: dict[type[Any], Kind] = {
         key=lambda r: f"{r.institution}|{r.person.key}|{r.role.value}",
         identity=_position_identity,
         body=lambda r: _compact({"title": r.title, **_period(r)}),
+        references={**_ABOUT, "person_id": "person"},
     ),
     LicenceRecord: Kind(
         name="licence",
@@ -302,7 +309,7 @@ KINDS: dict[type[Any], Kind] = {
         table=tables.website,
         key_column="key",
         key=_website_key,
-        identity=lambda r, refs: {**_about(r, refs), "kind": r.kind.value},
+        identity=lambda r: {**_about(r), "kind": r.kind.value},
         body=_website_body,
     ),
     ClassificationRecord: Kind(
@@ -310,7 +317,7 @@ KINDS: dict[type[Any], Kind] = {
         table=tables.classification,
         key_column="key",
         key=lambda r: f"{r.institution}|{r.domain.value}",
-        identity=lambda r, refs: {**_about(r, refs), "domain": r.domain.value},
+        identity=lambda r: {**_about(r), "domain": r.domain.value},
         body=_classification_body,
     ),
     ListEntryRecord: Kind(
@@ -318,8 +325,8 @@ KINDS: dict[type[Any], Kind] = {
         table=tables.list_entry,
         key_column="key",
         key=lambda r: f"{r.institution}|{r.list.value}|{r.listed_on.isoformat()}",
-        identity=lambda r, refs: {
-            **_about(r, refs),
+        identity=lambda r: {
+            **_about(r),
             "list": r.list.value,
             "listed_on": r.listed_on,
         },
@@ -330,7 +337,7 @@ KINDS: dict[type[Any], Kind] = {
         table=tables.branch,
         key_column="key",
         key=lambda r: f"{r.institution}|{r.branch_uscc or r.branch_name}",
-        identity=lambda r, refs: {**_about(r, refs), "branch_uscc": r.branch_uscc},
+        identity=lambda r: {**_about(r), "branch_uscc": r.branch_uscc},
         body=_branch_body,
     ),
 }
