@@ -107,9 +107,9 @@ SPECIAL_SQL = {
         ON i.id = h.institution_id WHERE h.active AND h.share_exact IS NULL LIMIT 1""",
     "licence": """SELECT i.uscc FROM licence l JOIN institution i
         ON i.id = l.institution_id WHERE l.active LIMIT 1""",
-    "no legal representative": """SELECT uscc FROM institution i WHERE NOT EXISTS
-        (SELECT 1 FROM "position" p WHERE p.institution_id = i.id AND p.active
-         AND p.role = 'legal_representative') LIMIT 1""",
+    "no legal representative": """SELECT uscc FROM institution i WHERE NOT mentioned_only
+        AND NOT EXISTS (SELECT 1 FROM "position" p WHERE p.institution_id = i.id AND p.active
+                        AND p.role = 'legal_representative') LIMIT 1""",
 }
 
 
