@@ -9,15 +9,18 @@ that moment are resolved by `registry.golden`, and the same row shapes come back
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
 
 from registry import golden
 from registry.kinds import KINDS_BY_NAME
+from registry.tables import metadata
 
 Row = dict[str, Any]
 
@@ -60,10 +63,10 @@ def _typed(body: dict[str, Any]) -> dict[str, Any]:
     for name, value in body.items():
         if isinstance(value, str) and name in _DATE_COLUMNS:
             out[name] = dt.date.fromisoformat(value)
-        elif isinstance(value, str) and name in _DECIMAL_COLUMNS:
-            from decimal import Decimal
-
-            out[name] = Decimal(value)
+        elif isinstance(value, str) and name in _TIMESTAMP_COLUMNS:
+            out[name] = dt.datetime.fromisoformat(value)
+        elif isinstance(value, str | int | float) and name in _DECIMAL_COLUMNS:
+            out[name] = Decimal(str(value))
         else:
             out[name] = value
     return out
@@ -72,13 +75,14 @@ def _typed(body: dict[str, Any]) -> dict[str, Any]:
 def _columns_of_type(type_name: str) -> frozenset[str]:
     return frozenset(
         column.name
-        for kind in KINDS_BY_NAME.values()
-        for column in kind.table.columns
+        for table in metadata.sorted_tables
+        for column in table.columns
         if type(column.type).__name__ == type_name
     )
 
 
 _DATE_COLUMNS = _columns_of_type("Date")
+_TIMESTAMP_COLUMNS = _columns_of_type("TIMESTAMP")
 _DECIMAL_COLUMNS = _columns_of_type("Numeric")
 
 
@@ -164,3 +168,82 @@ async def positions_of_persons(
 async def persons(conn: asyncpg.Connection, ids: Sequence[int]) -> dict[int, Row]:
     rows = await conn.fetch("SELECT * FROM person WHERE id = ANY($1::bigint[])", list(ids))
     return {row["id"]: dict(row) for row in rows}
+
+
+# --- the whole file in one statement ------------------------------------------------------
+
+FILE_PARTS = frozenset(_CHILD_KINDS)
+_INSTITUTION_COLUMNS = ", ".join(
+    f'i."{c.name}"' for c in KINDS_BY_NAME["institution"].table.columns if c.name != "name_search"
+)
+
+
+@dataclass(frozen=True)
+class File:
+    """An institution with the parts of its file that were asked for, read together."""
+
+    institution: Row
+    parts: dict[str, list[Row]]
+    persons: list[Row]  # behind its posts and shareholdings
+    holders: list[Row]  # institutions holding shares in it
+
+
+def _part(kind: str) -> str:
+    return (
+        f"(SELECT coalesce(jsonb_agg(to_jsonb(x) ORDER BY x.id), '[]') FROM {_table(kind)} x "
+        f"WHERE x.institution_id = i.id AND x.active) AS {kind}"
+    )
+
+
+async def files(
+    conn: asyncpg.Connection, column: str, keys: Sequence[Any], parts: frozenset[str]
+) -> dict[Any, File]:
+    """Current files by `id` or `uscc`: one statement, however many parts are asked for.
+
+    The hot read of agency systems. The same rows as `institutions`, `children` and
+    `persons` would give, so the request's loaders can be primed with them.
+    """
+    assert column in ("id", "uscc") and parts <= FILE_PARTS
+    selects = [_part(kind) for kind in sorted(parts)]
+    if parts & {"position", "shareholding"}:
+        selects.append(
+            """(SELECT coalesce(jsonb_agg(to_jsonb(x)), '[]') FROM person x WHERE x.id IN (
+                 SELECT person_id FROM "position" WHERE institution_id = i.id AND active
+                 UNION SELECT holder_person_id FROM holding WHERE institution_id = i.id
+                 AND active)) AS persons"""
+        )
+    if "shareholding" in parts:
+        selects.append(
+            f"""(SELECT coalesce(jsonb_agg(jsonb_build_object({_json_pairs()})), '[]')
+                 FROM institution x WHERE x.id IN (
+                 SELECT holder_institution_id FROM holding WHERE institution_id = i.id
+                 AND active)) AS holders"""
+        )
+    rows = await conn.fetch(
+        f"SELECT {', '.join([_INSTITUTION_COLUMNS, *selects])} "
+        f"FROM institution i WHERE i.{column} = ANY($1)",
+        list(keys),
+    )
+    answer = {}
+    for row in rows:
+        institution = {k: v for k, v in row.items() if k not in FILE_PARTS | _EXTRA}
+        answer[row[column]] = File(
+            institution=institution,
+            parts={kind: _rows(row[kind]) for kind in parts},
+            persons=_rows(row["persons"]) if "persons" in row else [],
+            holders=_rows(row["holders"]) if "holders" in row else [],
+        )
+    return answer
+
+
+_EXTRA = frozenset({"persons", "holders"})
+
+
+def _json_pairs() -> str:
+    names = [c.name for c in KINDS_BY_NAME["institution"].table.columns if c.name != "name_search"]
+    return ", ".join(f"'{n}', x.\"{n}\"" for n in names)
+
+
+def _rows(value: str) -> list[Row]:
+    # json, not orjson: numerics must keep their scale ("60.00000000"), as asyncpg gives them
+    return [_typed(item) for item in json.loads(value, parse_float=Decimal)]

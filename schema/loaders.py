@@ -45,6 +45,25 @@ class Loaders:
             None,
         )
 
+    def files(self, column: str, parts: frozenset[str]) -> DataLoader[Any, dossier.File | None]:
+        """Current files in one statement; what they carry primes the other loaders."""
+
+        async def fetch(conn: asyncpg.Connection, keys: list[Any]) -> dict[Any, dossier.File]:
+            found = await dossier.files(conn, column, keys, parts)
+            for file in found.values():
+                institution_id = file.institution["id"]
+                for key_column in ("id", "uscc"):
+                    self.institution(key_column, None).prime(
+                        file.institution[key_column], file.institution
+                    )
+                for kind, rows in file.parts.items():
+                    self.children(kind, None).prime(institution_id, rows)
+                self.person().prime_many({row["id"]: row for row in file.persons})
+                self.institution("id", None).prime_many({row["id"]: row for row in file.holders})
+            return found
+
+        return self._loader(("files", column, parts), fetch, None)
+
     def children(self, kind: str, at: Moment | None) -> DataLoader[int, list[Row]]:
         return self._loader(
             ("children", kind, at),

@@ -7,6 +7,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import strawberry
+from strawberry.types.nodes import SelectedField
 
 from registry import identifiers, search
 from registry import records as enums
@@ -15,6 +16,7 @@ from registry.errors import InvalidArgument, InvalidIdentifierArgument, NotFound
 from schema import enums as _registered_enums  # noqa: F401
 from schema.context import Info
 from schema.types import (
+    FILE_PARTS_BY_FIELD,
     Institution,
     InstitutionConnection,
     InstitutionEdge,
@@ -46,6 +48,20 @@ def moment(as_of: dt.date | None, known_at: dt.datetime | None) -> Moment | None
     if known_at is not None and known_at.tzinfo is None:
         raise InvalidArgument("knownAt needs a time zone, e.g. 2026-03-01T00:00:00+08:00")
     return Moment(as_of or now.astimezone(CIVIL_ZONE).date(), known_at or now)
+
+
+def _file_parts(info: Info) -> frozenset[str]:
+    """The parts of the file this selection reads (fragments included)."""
+    parts: set[str] = set()
+    stack = list(info.selected_fields[0].selections)
+    while stack:
+        selection = stack.pop()
+        if isinstance(selection, SelectedField):
+            if selection.name in FILE_PARTS_BY_FIELD:
+                parts.add(FILE_PARTS_BY_FIELD[selection.name])
+        else:
+            stack.extend(selection.selections)
+    return frozenset(parts)
 
 
 def _uscc(value: str) -> str:
@@ -90,15 +106,19 @@ class Query:
         if (uscc is None) == (id is None):
             raise InvalidArgument("give exactly one of uscc and id")
         at = moment(as_of, known_at)
+        key: str | int
         if uscc is not None:
-            key: object = _uscc(uscc)
-            loader = info.context.loaders.institution("uscc", at)
+            column, key = "uscc", _uscc(uscc)
         else:
             if not str(id).isdigit():
                 raise InvalidArgument(f"id {id!r} is not an institution id (digits only)")
-            key = int(str(id))
-            loader = info.context.loaders.institution("id", at)
-        row = await loader.load(key)
+            column, key = "id", int(str(id))
+        parts = _file_parts(info)
+        if at is None and parts:
+            file = await info.context.loaders.files(column, parts).load(key)
+            row = None if file is None else file.institution
+        else:
+            row = await info.context.loaders.institution(column, at).load(key)
         if row is None:
             when = "" if at is None else f" on {at.as_of} as known at {at.known_at.isoformat()}"
             raise NotFound(f"no institution with {'uscc' if uscc else 'id'} {key}{when}")

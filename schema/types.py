@@ -518,6 +518,19 @@ class Institution(Sourced):
         return [Branch.from_row(r, self._at) for r in await self._children(info, "branch")]
 
 
+# Which parts of the file each Institution field reads, for reading them in one statement.
+FILE_PARTS_BY_FIELD = {
+    "legalRepresentative": "position",
+    "personnel": "position",
+    "shareholders": "shareholding",
+    "licences": "licence",
+    "websites": "website",
+    "classifications": "classification",
+    "listEntries": "list_entry",
+    "branches": "branch",
+}
+
+
 @strawberry.type
 class PageInfo:
     has_next_page: bool

@@ -308,3 +308,21 @@ async def test_as_of_answers_what_was_true_then(db: asyncpg.Pool, gql: Run) -> N
     # before the second batch the registry did not know of the rename or the departures
     assert known_then["name"] == "上海甲网络科技有限公司"
     assert len(known_then["shareholders"]) == 3
+
+
+async def test_the_one_statement_file_matches_the_loaders(db: asyncpg.Pool, gql: Run) -> None:
+    """`institution` reads the current file in one statement; a search result reads the same
+    parts through the per-kind loaders. Both must give the same answer."""
+    await load(db)
+    fields = DOSSIER[DOSSIER.index("institution(uscc: $uscc) {") + len("institution(uscc: $uscc)") :]
+    fields = fields.rstrip()[: -len("}")]
+    direct = await gql(DOSSIER, uscc=uscc(1))
+    searched = await gql(
+        "query ($uscc: String!) { institutions(filter: {uscc: $uscc}) { edges { node "
+        + fields
+        + " } } }",
+        uscc=uscc(1),
+    )
+    assert "errors" not in searched, searched
+    (edge,) = searched["data"]["institutions"]["edges"]
+    assert edge["node"] == direct["data"]["institution"]
