@@ -58,17 +58,12 @@ async def _with_bodies(
 
 
 def _typed(body: dict[str, Any]) -> dict[str, Any]:
-    """Statement bodies keep dates and amounts as text; give them their column types back."""
-    out: dict[str, Any] = {}
+    """Statement bodies and JSON keep dates and amounts as text; give them their types back."""
+    out = dict(body)
     for name, value in body.items():
-        if isinstance(value, str) and name in _DATE_COLUMNS:
-            out[name] = dt.date.fromisoformat(value)
-        elif isinstance(value, str) and name in _TIMESTAMP_COLUMNS:
-            out[name] = dt.datetime.fromisoformat(value)
-        elif isinstance(value, str | int | float) and name in _DECIMAL_COLUMNS:
-            out[name] = Decimal(str(value))
-        else:
-            out[name] = value
+        convert = _CONVERTERS.get(name)
+        if convert is not None and value is not None and not isinstance(value, Decimal):
+            out[name] = convert(value)
     return out
 
 
@@ -81,9 +76,11 @@ def _columns_of_type(type_name: str) -> frozenset[str]:
     )
 
 
-_DATE_COLUMNS = _columns_of_type("Date")
-_TIMESTAMP_COLUMNS = _columns_of_type("TIMESTAMP")
-_DECIMAL_COLUMNS = _columns_of_type("Numeric")
+_CONVERTERS: dict[str, Any] = {
+    **dict.fromkeys(_columns_of_type("Date"), dt.date.fromisoformat),
+    **dict.fromkeys(_columns_of_type("TIMESTAMP"), dt.datetime.fromisoformat),
+    **dict.fromkeys(_columns_of_type("Numeric"), lambda v: Decimal(str(v))),
+}
 
 
 async def institutions(

@@ -580,6 +580,8 @@ def mask_resident_id(number: str) -> str:
     step that lets a malformed but real number through unmasked.  An already
     masked value is returned normalised.
     """
+    if _ID_SHAPE.fullmatch(number):  # the usual case: a stored, well-formed number
+        return number[:6] + "********" + number[-4:]
     if is_masked_resident_id(number):
         return number.strip().translate(_ASCII_UPPER)
     text, view, errors = _begin(number, "id", _ID_LABEL)

@@ -314,8 +314,8 @@ async def test_the_one_statement_file_matches_the_loaders(db: asyncpg.Pool, gql:
     """`institution` reads the current file in one statement; a search result reads the same
     parts through the per-kind loaders. Both must give the same answer."""
     await load(db)
-    fields = DOSSIER[DOSSIER.index("institution(uscc: $uscc) {") + len("institution(uscc: $uscc)") :]
-    fields = fields.rstrip()[: -len("}")]
+    opening = "institution(uscc: $uscc)"
+    fields = DOSSIER[DOSSIER.index(opening) + len(opening) :].rstrip()[: -len("}")]
     direct = await gql(DOSSIER, uscc=uscc(1))
     searched = await gql(
         "query ($uscc: String!) { institutions(filter: {uscc: $uscc}) { edges { node "
