@@ -18,9 +18,8 @@ from typing import Any
 
 import asyncpg
 
-from registry import golden
+from registry import golden, tables
 from registry.kinds import KINDS_BY_NAME
-from registry.tables import metadata
 
 Row = dict[str, Any]
 
@@ -70,7 +69,7 @@ def _typed(body: dict[str, Any]) -> dict[str, Any]:
 def _columns_of_type(type_name: str) -> frozenset[str]:
     return frozenset(
         column.name
-        for table in metadata.sorted_tables
+        for table in [*(kind.table for kind in KINDS_BY_NAME.values()), tables.person]
         for column in table.columns
         if type(column.type).__name__ == type_name
     )

@@ -305,3 +305,90 @@ branch = Table(
     *_record_meta(),
     Index(None, "institution_id"),
 )
+
+
+# --- access: clients, keys, legal bases, the access log ------------------------------------
+
+oauth_client = Table(
+    "oauth_client",
+    metadata,
+    _id(),
+    Column("client_id", Text, nullable=False, unique=True),
+    Column("agency", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    # client_secret_basic / client_secret_post: a salted scrypt hash; private_key_jwt: jwks
+    Column("auth_method", Text, nullable=False),
+    Column("secret_hash", Text),
+    Column("jwks", JSONB),
+    _tstz("created_at", nullable=False, now=True),
+    _tstz("secret_rotated_at"),
+    _tstz("revoked_at"),
+)
+
+signing_key = Table(
+    "signing_key",
+    metadata,
+    Column("kid", Text, primary_key=True),
+    Column("purpose", Text, nullable=False),  # token | audit
+    Column("algorithm", Text, nullable=False),
+    Column("private_jwk", JSONB, nullable=False),
+    Column("public_jwk", JSONB, nullable=False),
+    _tstz("created_at", nullable=False, now=True),
+    # a retired key signs nothing more but verifies until what it signed has expired
+    _tstz("retired_at"),
+    Index(None, "purpose", "created_at"),
+)
+
+legal_basis = Table(
+    "legal_basis",
+    metadata,
+    _id(),
+    Column("reference", Text, nullable=False),
+    Column("issuing_authority", Text, nullable=False),
+    Column("client_id", Text, nullable=False),
+    Column("institution_id", BigInteger, ForeignKey("institution.id"), nullable=False),
+    Column("purpose", Text, nullable=False),
+    _tstz("valid_from", nullable=False),
+    _tstz("valid_to", nullable=False),
+    Column("max_uses", Integer, nullable=False),
+    Column("recorded_by", Text, nullable=False),
+    _tstz("created_at", nullable=False, now=True),
+    Index(None, "client_id", "institution_id"),
+)
+
+legal_basis_use = Table(
+    "legal_basis_use",
+    metadata,
+    _id(),
+    Column("legal_basis_id", BigInteger, ForeignKey("legal_basis.id"), nullable=False),
+    Column("request_id", Text, nullable=False),
+    _tstz("used_at", nullable=False, now=True),
+    Index(None, "legal_basis_id"),
+)
+
+access_log = Table(
+    "access_log",
+    metadata,
+    _id(),
+    _tstz("at", nullable=False, now=True),
+    # the entry exactly as hashed (canonical JSON), and the same as jsonb for queries
+    Column("canonical", Text, nullable=False),
+    Column("entry", JSONB, nullable=False),
+    Column("prev_hash", LargeBinary),
+    Column("entry_hash", LargeBinary, nullable=False),
+    Index(None, "at"),
+    Index("ix_access_log_entry", "entry", postgresql_using="gin",
+          postgresql_ops={"entry": "jsonb_path_ops"}),
+)
+
+access_checkpoint = Table(
+    "access_checkpoint",
+    metadata,
+    _id(),
+    Column("log_id", BigInteger, nullable=False),
+    Column("head_hash", LargeBinary, nullable=False),
+    Column("kid", Text, nullable=False),
+    Column("signature", LargeBinary, nullable=False),
+    _tstz("signed_at", nullable=False, now=True),
+    Index(None, "log_id"),
+)

@@ -70,7 +70,8 @@ async def _dossier_of_size(pool: asyncpg.Pool, holders: int) -> None:
 
 
 async def _counts(db: asyncpg.Pool, database_url: str, holders: int) -> tuple[int, int, int]:
-    await db.execute("TRUNCATE institution, holding, position, person, statement, batch CASCADE")
+    await db.execute("TRUNCATE holding, position, person, statement, quarantine, batch")
+    await db.execute("DELETE FROM institution")
     await _dossier_of_size(db, holders)
     person_id = await db.fetchval("SELECT min(id) FROM person")
     return (
