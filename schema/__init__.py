@@ -11,6 +11,7 @@ from strawberry.types import ExecutionContext
 
 from schema.errors import is_expected
 from schema.query import Query
+from schema.scopes import ScopeCheck
 from schema.types import Branch, Classification, Licence, ListEntry, Website
 
 SDL_PATH = Path(__file__).parent / "registry.graphql"
@@ -32,7 +33,11 @@ def build_schema() -> strawberry.Schema:
         types=[Licence, Website, Classification, ListEntry, Branch],
         # parsing and validating a document costs more than most resolvers; agencies send
         # the same few documents over and over
-        extensions=[lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)],
+        extensions=[
+            lambda: ParserCache(maxsize=512),
+            lambda: ValidationCache(maxsize=512),
+            ScopeCheck,
+        ],
     )
 
 

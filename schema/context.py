@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 from strawberry.types import Info as StrawberryInfo
 
+from auth.tokens import Principal
 from schema.loaders import Loaders
 
 
@@ -15,6 +16,15 @@ class Context:
     pool: asyncpg.Pool
     loaders: Loaders
     page_size_max: int
+    # None only where the service runs without authentication (development, benchmarks)
+    principal: Principal | None = None
+    # what the operation read and was refused, for the access log
+    fields_read: list[str] = field(default_factory=list)
+    fields_denied: list[str] = field(default_factory=list)
+
+    @property
+    def scopes(self) -> frozenset[str] | None:
+        return None if self.principal is None else self.principal.scopes
 
 
 Info = StrawberryInfo[Context, None]

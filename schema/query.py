@@ -15,6 +15,7 @@ from registry.dossier import Moment
 from registry.errors import InvalidArgument, InvalidIdentifierArgument, NotFound
 from schema import enums as _registered_enums  # noqa: F401
 from schema.context import Info
+from schema.scopes import requires
 from schema.types import (
     FILE_PARTS_BY_FIELD,
     Institution,
@@ -105,7 +106,10 @@ class InstitutionFilter:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="One institution's dossier, by USCC or by id.")
+    @strawberry.field(
+        description="One institution's dossier, by USCC or by id.",
+        directives=[requires("institution:read")],
+    )
     async def institution(
         self,
         info: Info,
@@ -135,7 +139,10 @@ class Query:
             raise NotFound(f"no institution with {'uscc' if uscc else 'id'} {key}{when}")
         return Institution.from_row(row, at)
 
-    @strawberry.field(description="Search institutions; pages are keyset-paginated.")
+    @strawberry.field(
+        description="Search institutions; pages are keyset-paginated.",
+        directives=[requires("institution:read")],
+    )
     async def institutions(
         self,
         info: Info,
@@ -171,7 +178,10 @@ class Query:
             candidates_capped=page.candidates_capped,
         )
 
-    @strawberry.field(description="A person with every post and holding across institutions.")
+    @strawberry.field(
+        description="A person with every post and holding across institutions.",
+        directives=[requires("institution.personnel:read")],
+    )
     async def person(
         self, info: Info, id: strawberry.ID, as_of: AsOf = None, known_at: KnownAt = None
     ) -> Person | None:

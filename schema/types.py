@@ -20,6 +20,7 @@ from registry.dossier import Moment, Row
 from registry.provenance import FieldProvenance as FieldProvenanceData
 from schema import enums as _registered_enums  # noqa: F401
 from schema.context import Info
+from schema.scopes import requires
 
 
 @strawberry.type(description="An amount of money in a currency (ISO 4217).")
@@ -142,26 +143,33 @@ class Sourced:
         return _provenance(items, fields)
 
 
-@strawberry.type(description="A state body holding an interest, e.g. a SASAC.")
+@strawberry.type(
+    description="A state body holding an interest, e.g. a SASAC.",
+    directives=[requires("institution.shareholders:read")],
+)
 class StateBody:
     name: str
 
 
 @strawberry.type(
-    description="A holder the source does not identify: owner unknown, or exempt from disclosure."
+    description="A holder the source does not identify: owner unknown, or exempt from disclosure.",
+    directives=[requires("institution.shareholders:read")],
 )
 class UnknownParty:
     kind: enums.PartyKind
     stated_name: str | None = strawberry.field(description="Whatever name the source gave.")
 
 
-@strawberry.type(description="A natural person.")
+@strawberry.type(
+    description="A natural person.", directives=[requires("institution.personnel:read")]
+)
 class Person:
     id: strawberry.ID
     name: str
     id_type: str
     id_number: str | None = strawberry.field(
-        description="The full identity number, when a source supplied it unmasked."
+        description="The full identity number, when a source supplied it unmasked.",
+        directives=[requires("person.identity:read")],
     )
     id_number_masked: str | None = strawberry.field(
         description="The identity number with all but the first 6 and last 4 characters masked."
@@ -194,13 +202,19 @@ class Person:
         rows = await info.context.loaders.positions_of_person(self._at).load(int(self.id))
         return [Position.from_row(r, self._at) for r in rows]
 
-    @strawberry.field(description="Every direct holding of this person, in any institution.")
+    @strawberry.field(
+        description="Every direct holding of this person, in any institution.",
+        directives=[requires("institution.shareholders:read")],
+    )
     async def holdings(self, info: Info) -> list[Shareholding]:
         loader = info.context.loaders.held_by("holder_person_id", self._at)
         return [Shareholding.from_row(r, self._at) for r in await loader.load(int(self.id))]
 
 
-@strawberry.type(description="A direct shareholding (股东及出资) with every interest it carries.")
+@strawberry.type(
+    description="A direct shareholding (股东及出资) with every interest it carries.",
+    directives=[requires("institution.shareholders:read")],
+)
 class Shareholding(Sourced):
     share: Share | None
     subscribed: Money | None = strawberry.field(description="认缴 subscribed capital.")
@@ -255,7 +269,10 @@ class Shareholding(Sourced):
         return None if found is None else Institution.from_row(found, self._at)
 
 
-@strawberry.type(description="A post (主要人员) held by a person in an institution.")
+@strawberry.type(
+    description="A post (主要人员) held by a person in an institution.",
+    directives=[requires("institution.personnel:read")],
+)
 class Position(Sourced):
     role: enums.Role
     title: str | None = strawberry.field(description="The source's own label, e.g. 执行董事.")
@@ -288,7 +305,10 @@ class Position(Sourced):
         return None if found is None else Institution.from_row(found, self._at)
 
 
-@strawberry.type(description="A licence or permit issued by a regulator.")
+@strawberry.type(
+    description="A licence or permit issued by a regulator.",
+    directives=[requires("licence:read")],
+)
 class Licence(Sourced):
     licence_type: enums.LicenceType
     number: str
@@ -314,7 +334,10 @@ class Licence(Sourced):
         )
 
 
-@strawberry.type(description="A website or app and its ICP filing (备案).")
+@strawberry.type(
+    description="A website or app and its ICP filing (备案).",
+    directives=[requires("website:read")],
+)
 class Website(Sourced):
     kind: enums.WebsiteKind
     filing_number: str | None
@@ -340,7 +363,8 @@ class Website(Sourced):
 
 @strawberry.type(
     description="A determination of the business an institution really does. When agencies "
-    "disagree, the governing one is shown and `provenance` lists the others."
+    "disagree, the governing one is shown and `provenance` lists the others.",
+    directives=[requires("classification:read")],
 )
 class Classification(Sourced):
     domain: enums.BusinessDomain
@@ -364,7 +388,10 @@ class Classification(Sourced):
         )
 
 
-@strawberry.type(description="An entry on the abnormal-operation or serious-violation list.")
+@strawberry.type(
+    description="An entry on the abnormal-operation or serious-violation list.",
+    directives=[requires("institution:read")],
+)
 class ListEntry(Sourced):
     list: enums.ListKind
     listed_on: dt.date
@@ -390,7 +417,10 @@ class ListEntry(Sourced):
         )
 
 
-@strawberry.type(description="A branch (分支机构) of an institution.")
+@strawberry.type(
+    description="A branch (分支机构) of an institution.",
+    directives=[requires("institution:read")],
+)
 class Branch(Sourced):
     branch_uscc: str | None
     branch_name: str | None
@@ -412,7 +442,10 @@ class Branch(Sourced):
         )
 
 
-@strawberry.type(description="One file per institution (一户一档): everything the agencies know.")
+@strawberry.type(
+    description="One file per institution (一户一档): everything the agencies know.",
+    directives=[requires("institution:read")],
+)
 class Institution(Sourced):
     uscc: str = strawberry.field(description="统一社会信用代码 (GB 32100).")
     uscc_pilot_check_failure: bool = strawberry.field(
@@ -474,36 +507,54 @@ class Institution(Sourced):
     async def _children(self, info: Info, kind: str) -> list[Row]:
         return await info.context.loaders.children(kind, self._at).load(int(self.id))
 
-    @strawberry.field(description="法定代表人 (or 执行事务合伙人 of a partnership).")
+    @strawberry.field(
+        description="法定代表人 (or 执行事务合伙人 of a partnership).",
+        directives=[requires("institution.personnel:read")],
+    )
     async def legal_representative(self, info: Info) -> Position | None:
         for row in await self._children(info, "position"):
             if row["role"] == "legal_representative":
                 return Position.from_row(row, self._at)
         return None
 
-    @strawberry.field(description="Key personnel (主要人员) with their posts.")
+    @strawberry.field(
+        description="Key personnel (主要人员) with their posts.",
+        directives=[requires("institution.personnel:read")],
+    )
     async def personnel(self, info: Info) -> list[Position]:
         return [Position.from_row(r, self._at) for r in await self._children(info, "position")]
 
-    @strawberry.field(description="Direct shareholders and their contributions.")
+    @strawberry.field(
+        description="Direct shareholders and their contributions.",
+        directives=[requires("institution.shareholders:read")],
+    )
     async def shareholders(self, info: Info) -> list[Shareholding]:
         rows = await self._children(info, "shareholding")
         return [Shareholding.from_row(r, self._at) for r in rows]
 
-    @strawberry.field(description="What this institution directly holds in others.")
+    @strawberry.field(
+        description="What this institution directly holds in others.",
+        directives=[requires("institution.shareholders:read")],
+    )
     async def investments(self, info: Info) -> list[Shareholding]:
         loader = info.context.loaders.held_by("holder_institution_id", self._at)
         return [Shareholding.from_row(r, self._at) for r in await loader.load(int(self.id))]
 
-    @strawberry.field
+    @strawberry.field(directives=[requires("licence:read")])
     async def licences(self, info: Info) -> list[Licence]:
         return [Licence.from_row(r, self._at) for r in await self._children(info, "licence")]
 
-    @strawberry.field(description="Websites and apps with their ICP filings.")
+    @strawberry.field(
+        description="Websites and apps with their ICP filings.",
+        directives=[requires("website:read")],
+    )
     async def websites(self, info: Info) -> list[Website]:
         return [Website.from_row(r, self._at) for r in await self._children(info, "website")]
 
-    @strawberry.field(description="Business classifications by the agencies.")
+    @strawberry.field(
+        description="Business classifications by the agencies.",
+        directives=[requires("classification:read")],
+    )
     async def classifications(self, info: Info) -> list[Classification]:
         rows = await self._children(info, "classification")
         return [Classification.from_row(r, self._at) for r in rows]

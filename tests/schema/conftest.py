@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from auth.tokens import Principal
 from schema import build_schema
 from schema.context import Context
 from schema.errors import format_error
@@ -18,8 +19,10 @@ Run = Callable[..., Awaitable[dict[str, Any]]]
 SCHEMA = build_schema()
 
 
-async def execute(pool: asyncpg.Pool, document: str, **variables: Any) -> dict[str, Any]:
-    context = Context(pool=pool, loaders=Loaders(pool), page_size_max=100)
+async def execute(
+    pool: asyncpg.Pool, document: str, principal: Principal | None = None, **variables: Any
+) -> dict[str, Any]:
+    context = Context(pool=pool, loaders=Loaders(pool), page_size_max=100, principal=principal)
     result = await SCHEMA.execute(document, variable_values=variables, context_value=context)
     answer: dict[str, Any] = {"data": result.data}
     if result.errors:
@@ -29,7 +32,9 @@ async def execute(pool: asyncpg.Pool, document: str, **variables: Any) -> dict[s
 
 @pytest.fixture
 def gql(db: asyncpg.Pool) -> Run:
-    async def run(document: str, **variables: Any) -> dict[str, Any]:
-        return await execute(db, document, **variables)
+    async def run(
+        document: str, principal: Principal | None = None, **variables: Any
+    ) -> dict[str, Any]:
+        return await execute(db, document, principal, **variables)
 
     return run

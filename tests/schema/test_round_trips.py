@@ -6,6 +6,7 @@ from typing import Any
 
 import asyncpg
 
+from auth.tokens import Principal
 from ops.database import create_pool
 from registry.ingest import ingest
 from registry.records import Source
@@ -33,6 +34,12 @@ PERSON = """query ($id: ID!) { person(id: $id) { name
 
 
 async def _count(database_url: str, document: str, **variables: Any) -> int:
+    return await _count_with(database_url, document, None, **variables)
+
+
+async def _count_with(
+    database_url: str, document: str, principal: Principal | None, **variables: Any
+) -> int:
     statements: list[str] = []
 
     async def log_queries(conn: asyncpg.Connection) -> None:
@@ -40,10 +47,10 @@ async def _count(database_url: str, document: str, **variables: Any) -> int:
 
     pool = await create_pool(database_url, 4, init=log_queries)
     try:
-        await execute(pool, document, **variables)  # the driver's first-use type look-ups
+        await execute(pool, document, principal, **variables)  # first-use type look-ups
         statements.clear()
-        answer = await execute(pool, document, **variables)
-        assert "errors" not in answer, answer
+        answer = await execute(pool, document, principal, **variables)
+        assert principal is not None or "errors" not in answer, answer
     finally:
         await pool.close()
     return len(statements)
