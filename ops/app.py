@@ -1,4 +1,5 @@
-"""The ASGI application: GraphQL at /graphql (GraphiQL in a browser) and health checks."""
+"""The ASGI application: GraphQL at /graphql (GraphiQL in a browser), the OAuth endpoints,
+and health checks."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import gc
 from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -17,7 +17,10 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
-from ops.database import create_pool, resolve_url
+from auth.grants import load as load_grants
+from ops.bearer import PRINCIPAL, BearerAuth
+from ops.oauth import OAuthEndpoints
+from ops.runtime import Runtime
 from ops.settings import Settings, get_settings
 from schema import build_schema
 from schema.context import Context
@@ -26,17 +29,19 @@ from schema.loaders import Loaders
 
 
 class RegistryGraphQL(GraphQL[Context, None]):
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(build_schema(), graphql_ide="graphiql" if settings.graphiql else None)
-        self.settings = settings
-        self.pool: asyncpg.Pool | None = None
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(
+            build_schema(), graphql_ide="graphiql" if runtime.settings.graphiql else None
+        )
+        self.runtime = runtime
 
     async def get_context(self, request: Any, response: Any) -> Context:
-        assert self.pool is not None, "the pool opens with the application"
+        pool = self.runtime.pool
         return Context(
-            pool=self.pool,
-            loaders=Loaders(self.pool),
-            page_size_max=self.settings.page_size_max,
+            pool=pool,
+            loaders=Loaders(pool),
+            page_size_max=self.runtime.settings.page_size_max,
+            principal=request.scope.get(PRINCIPAL),
         )
 
     def encode_json(self, data: object) -> bytes:
@@ -52,11 +57,15 @@ class RegistryGraphQL(GraphQL[Context, None]):
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
-    graphql = RegistryGraphQL(settings)
+    load_grants()  # a broken policy file stops the start, not the first request
+    runtime = Runtime(settings)
+    graphql: Any = RegistryGraphQL(runtime)
+    if settings.auth:
+        graphql = BearerAuth(graphql, runtime)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        graphql.pool = await create_pool(resolve_url(settings), settings.pool_size)
+        await runtime.open()
         # Everything loaded so far lives as long as the process: keep the collector off it,
         # and collect less often; full collections otherwise stall a worker for ~50 ms.
         gc.collect()
@@ -65,7 +74,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
-            await graphql.pool.close()
+            await runtime.close()
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -74,6 +83,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),
+            *OAuthEndpoints(runtime).routes(),
         ],
         lifespan=lifespan,
     )

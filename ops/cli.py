@@ -15,6 +15,7 @@ import uvicorn
 from tqdm import tqdm
 
 from ops import database
+from ops.access_cli import clients_app, keys_app
 from ops.loading import apply_batches
 from ops.settings import get_settings
 from registry.ingest import BatchReport, ingest
@@ -23,6 +24,8 @@ from registry.records import Source
 app = typer.Typer(help="The interagency institution registry.", no_args_is_help=True)
 db_app = typer.Typer(help="The registry's PostgreSQL database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(clients_app, name="clients")
+app.add_typer(keys_app, name="keys")
 
 
 def _prepared_url() -> str:
@@ -54,16 +57,16 @@ def _display(url: str) -> str:
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Bind address (loopback only).")] = None,
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
 ) -> None:
     """Serve GraphQL at http://HOST:PORT/graphql (GraphiQL in a browser)."""
     settings = get_settings()
     host = host or settings.host
-    if not _is_loopback(host):
+    if not settings.auth and not _is_loopback(host):
         typer.echo(
-            f"refusing to bind to {host}: until access control is in place the registry "
+            f"refusing to bind to {host} with REGISTRY_AUTH off: without tokens the registry "
             "serves only on the loopback interface (127.0.0.1)",
             err=True,
         )
@@ -72,9 +75,13 @@ def serve(
     # workers are separate processes: they find the (already started) database here
     os.environ["REGISTRY_DATABASE_URL"] = url
     port = port or settings.port
+    access = (
+        "bearer tokens required (get one at /oauth/token)"
+        if settings.auth
+        else "NO AUTHENTICATION (REGISTRY_AUTH=false), loopback only"
+    )
     typer.echo(
-        f"registry: GraphQL on http://{host}:{port}/graphql — bound to loopback only, "
-        f"no authentication yet; database {_display(url)}"
+        f"registry: GraphQL on http://{host}:{port}/graphql — {access}; database {_display(url)}"
     )
     uvicorn.run(
         "ops.app:create_app",

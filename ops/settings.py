@@ -26,6 +26,22 @@ class Settings(BaseSettings):
     pool_size: int = Field(default=10, ge=1, description="Database connections per worker.")
     page_size_max: int = Field(default=100, ge=1, description="Largest page a list returns.")
     graphiql: bool = Field(default=True, description="Serve the GraphiQL IDE at /graphql.")
+    auth: bool = Field(
+        default=True,
+        description="Require OAuth bearer tokens. Off is for development and benchmarks, "
+        "and only on the loopback interface.",
+    )
+    issuer: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The public base URL of the service: the tokens' issuer (iss).",
+    )
+    audience: str = Field(default="registry", description="The tokens' audience (aud).")
+    revocation_check_seconds: float = Field(
+        default=5.0, ge=0, description="How soon a revoked client's tokens are refused."
+    )
+    token_ttl_seconds: int = Field(
+        default=300, ge=30, le=3600, description="Access-token lifetime in seconds."
+    )
 
 
 @cache

@@ -1,57 +1,26 @@
-"""End to end: the real app served by uvicorn on a loopback port, spoken to over HTTP."""
+"""End to end: the dossier over HTTP with a real token."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
-from collections.abc import Iterator
 
 import asyncpg
 import httpx
-import pytest
-import uvicorn
 
-from ops.app import create_app
-from ops.settings import Settings
 from registry.ingest import ingest
 from registry.records import Source
+from tests.e2e.conftest import Token
 from tests.factories import numbered, uscc
 from tests.schema.test_dossier import REGISTRATION
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def server(database_url: str) -> Iterator[str]:
-    port = _free_port()
-    settings = Settings(database_url=database_url, host="127.0.0.1", port=port, pool_size=2)
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
-    served = uvicorn.Server(config)
-    thread = threading.Thread(target=served.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if served.started:
-            break
-        threading.Event().wait(0.05)
-    assert served.started, "the app did not start"
-    yield f"http://127.0.0.1:{port}"
-    served.should_exit = True
-    thread.join(timeout=10)
-
-
-async def test_dossier_over_http(db: asyncpg.Pool, server: str) -> None:
+async def test_dossier_over_http(db: asyncpg.Pool, server: str, token: Token) -> None:
     async with db.acquire() as conn:
         await ingest(
             conn, source=Source.REGISTRATION, batch_ref="e2e", lines=numbered(REGISTRATION)
         )
-    async with httpx.AsyncClient(base_url=server) as client:
+    bearer = {"authorization": f"Bearer {await token('registration')}"}
+    async with httpx.AsyncClient(base_url=server, headers=bearer) as client:
         health = await client.get("/healthz")
         answer = await client.post(
             "/graphql",
@@ -80,7 +49,9 @@ async def test_dossier_over_http(db: asyncpg.Pool, server: str) -> None:
     assert "graphiql" in ide.text.lower()
 
 
-async def test_many_concurrent_requests_share_the_pool(db: asyncpg.Pool, server: str) -> None:
+async def test_many_concurrent_requests_share_the_pool(
+    db: asyncpg.Pool, server: str, token: Token
+) -> None:
     async with db.acquire() as conn:
         await ingest(
             conn, source=Source.REGISTRATION, batch_ref="e2e-2", lines=numbered(REGISTRATION)
@@ -89,6 +60,7 @@ async def test_many_concurrent_requests_share_the_pool(db: asyncpg.Pool, server:
         "query": "query ($u: String) { institution(uscc: $u) { name shareholders { interests } } }",
         "variables": {"u": uscc(1)},
     }
-    async with httpx.AsyncClient(base_url=server) as client:
+    bearer = {"authorization": f"Bearer {await token('banking')}"}
+    async with httpx.AsyncClient(base_url=server, headers=bearer) as client:
         answers = await asyncio.gather(*(client.post("/graphql", json=query) for _ in range(40)))
     assert {a.json()["data"]["institution"]["name"] for a in answers} == {"上海甲网络科技有限公司"}

@@ -1,0 +1,115 @@
+"""Bearer tokens on the API (RFC 6750): a request without a valid token is answered 401
+with a WWW-Authenticate challenge before it reaches GraphQL."""
+
+from __future__ import annotations
+
+import time
+
+import asyncpg
+import orjson
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from auth import clients
+from auth.tokens import OAuthError, Principal, validate
+from ops.runtime import Runtime
+
+PRINCIPAL = "registry.principal"
+
+
+class Revocations:
+    """Revoked clients, re-read every few seconds: a revocation takes effect within that."""
+
+    def __init__(self, pool: asyncpg.Pool, max_age: float = 5.0) -> None:
+        self.pool = pool
+        self.max_age = max_age
+        self._ids: frozenset[str] = frozenset()
+        self._read_at = 0.0
+
+    async def revoked(self, client_id: str) -> bool:
+        if time.monotonic() - self._read_at > self.max_age:
+            async with self.pool.acquire() as conn:
+                self._ids = await clients.revoked_ids(conn)
+            self._read_at = time.monotonic()
+        return client_id in self._ids
+
+
+class BearerAuth:
+    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+        self.app = app
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self._revocations: Revocations | None = None
+
+    @property
+    def revocations(self) -> Revocations:
+        if self._revocations is None:
+            self._revocations = Revocations(
+                self.runtime.pool, self.settings.revocation_check_seconds
+            )
+        return self._revocations
+
+    async def principal(self, authorization: str) -> Principal:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise OAuthError("invalid_request", "send the access token as: Bearer <token>", 401)
+        token = token.strip()
+        keys = await self.runtime.keys.get()
+        try:
+            found = validate(
+                token, keys, issuer=self.settings.issuer, audience=self.settings.audience
+            )
+        except OAuthError as exc:
+            if "does not know" not in exc.description:
+                raise
+            # signed by a key rotated in by another process since we last looked
+            found = validate(
+                token,
+                await self.runtime.keys.get(fresh=True),
+                issuer=self.settings.issuer,
+                audience=self.settings.audience,
+            )
+        if await self.revocations.revoked(found.client_id):
+            raise OAuthError("invalid_token", "the client of this token has been revoked", 401)
+        return found
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or _is_ide_page(scope):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        authorization = headers.get(b"authorization", b"").decode("latin-1")
+        try:
+            if not authorization:
+                raise OAuthError("", "an access token is required", 401)
+            scope[PRINCIPAL] = await self.principal(authorization)
+        except OAuthError as exc:
+            await _challenge(send, exc)
+            return
+        await self.app(scope, receive, send)
+
+
+def _is_ide_page(scope: Scope) -> bool:
+    accept = dict(scope["headers"]).get(b"accept", b"")
+    return scope["method"] == "GET" and b"text/html" in accept
+
+
+async def _challenge(send: Send, error: OAuthError) -> None:
+    challenge = 'Bearer realm="registry"'
+    if error.error:  # RFC 6750 §3.1: no error code when the request had no credentials
+        description = error.description.replace('"', "'")
+        challenge += f', error="{error.error}", error_description="{description}"'
+    body = orjson.dumps(
+        {"errors": [{"message": error.description, "extensions": {"code": "UNAUTHENTICATED"}}]}
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 401,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"www-authenticate", challenge.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

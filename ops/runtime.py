@@ -1,0 +1,37 @@
+"""What a service process opens at start-up and shares between requests."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import asyncpg
+
+from auth.keys import KeyCache
+from ops.database import create_pool, resolve_url
+from ops.settings import Settings
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._pool: asyncpg.Pool | None = None
+        self._keys: KeyCache | None = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        assert self._pool is not None, "the pool opens with the application"
+        return self._pool
+
+    @property
+    def keys(self) -> KeyCache:
+        assert self._keys is not None, "the keys load with the application"
+        return self._keys
+
+    async def open(self) -> None:
+        self._pool = await create_pool(resolve_url(self.settings), self.settings.pool_size)
+        self._keys = KeyCache(self._pool, dt.timedelta(seconds=self.settings.token_ttl_seconds))
+        await self._keys.get()
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
