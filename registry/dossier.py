@@ -34,7 +34,7 @@ class Moment:
 
 # the record tables whose rows hang off one institution, by record kind
 _CHILD_KINDS = ("shareholding", "position", "licence", "website", "classification",
-                "list_entry", "branch")  # fmt: skip
+                "list_entry", "branch", "account")  # fmt: skip
 
 
 def _table(kind: str) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy import Table
 
 from registry import identifiers, tables
 from registry.records import (
+    AccountRecord,
     BranchRecord,
     ClassificationRecord,
     InstitutionRecord,
@@ -239,6 +240,23 @@ def _branch_body(r: BranchRecord) -> Body:
     )
 
 
+def _account_body(r: AccountRecord) -> Body:
+    return _compact(
+        {
+            "bank": r.bank,
+            "bank_uscc": r.bank_uscc,
+            "holder_name": r.holder_name,
+            "currency": r.currency,
+            "opened_on": r.opened_on,
+            "closed_on": r.closed_on,
+            "balance": r.balance.amount if r.balance else None,
+            "balance_currency": r.balance.currency if r.balance else None,
+            "balance_date": r.balance_date,
+            **_period(r),
+        }
+    )
+
+
 def _about(r: Any) -> dict[str, object]:
     return {"institution_id": r.institution}
 
@@ -258,6 +276,7 @@ _IDENTITY_COLUMNS: dict[str, list[str]] = {
     "classification": ["institution_id", "domain"],
     "list_entry": ["institution_id", "list", "listed_on"],
     "branch": ["institution_id", "branch_uscc"],
+    "account": ["institution_id", "kind", "number"],
 }
 
 KINDS: dict[type[Any], Kind] = {
@@ -339,6 +358,14 @@ KINDS: dict[type[Any], Kind] = {
         key=lambda r: f"{r.institution}|{r.branch_uscc or r.branch_name}",
         identity=lambda r: {**_about(r), "branch_uscc": r.branch_uscc},
         body=_branch_body,
+    ),
+    AccountRecord: Kind(
+        name="account",
+        table=tables.account,
+        key_column="key",
+        key=lambda r: f"{r.institution}|{r.kind.value}|{r.bank}|{r.number}",
+        identity=lambda r: {**_about(r), "kind": r.kind.value, "number": r.number},
+        body=_account_body,
     ),
 }
 

@@ -121,6 +121,13 @@ class ListKind(StrEnum):
     SERIOUS_VIOLATION = "serious_violation"  # 严重违法失信名单
 
 
+class AccountKind(StrEnum):
+    RESERVE = "reserve"  # 备付金 of a payment institution
+    CUSTODY = "custody"  # 存管: client money held by a custody bank
+    SETTLEMENT = "settlement"
+    OWN = "own"
+
+
 class InstitutionStatus(StrEnum):
     """登记状态 as the registration authority publishes it."""
 
@@ -385,6 +392,27 @@ class BranchRecord(_About):
         return None if value is None else identifiers.parse_uscc(value).code
 
 
+class AccountRecord(_About):
+    """A bank account of an institution: reserve (备付金), custody (存管) or its own."""
+
+    type: Literal["account"] = "account"
+    kind: AccountKind
+    bank: str
+    bank_uscc: str | None = None
+    number: Annotated[str, Field(min_length=4, max_length=40, pattern=r"^[0-9A-Za-z-]+$")]
+    holder_name: str | None = None
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "CNY"
+    opened_on: dt.date | None = None
+    closed_on: dt.date | None = None
+    balance: Money | None = None
+    balance_date: dt.date | None = None
+
+    @field_validator("bank_uscc")
+    @classmethod
+    def _check_bank(cls, value: str | None) -> str | None:
+        return None if value is None else identifiers.parse_uscc(value).code
+
+
 _LICENCE_FORMATS = {
     LicenceType.PAYMENT: identifiers.parse_payment_licence,
     LicenceType.BANK: identifiers.parse_bank_licence,
@@ -400,7 +428,8 @@ Record = Annotated[
     | WebsiteRecord
     | ClassificationRecord
     | ListEntryRecord
-    | BranchRecord,
+    | BranchRecord
+    | AccountRecord,
     Field(discriminator="type"),
 ]
 

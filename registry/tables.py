@@ -306,6 +306,26 @@ branch = Table(
     Index(None, "institution_id"),
 )
 
+account = Table(
+    "account",
+    metadata,
+    _id(),
+    Column("institution_id", BigInteger, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("number", Text, nullable=False),
+    Column("bank", Text),
+    Column("bank_uscc", Text),
+    Column("holder_name", Text),
+    Column("currency", Text),
+    Column("opened_on", Date),
+    Column("closed_on", Date),
+    Column("balance", Numeric(22, 4)),
+    Column("balance_currency", Text),
+    Column("balance_date", Date),
+    *_record_meta(),
+    Index(None, "institution_id"),
+)
+
 
 # --- access: clients, keys, legal bases, the access log ------------------------------------
 
@@ -377,8 +397,12 @@ access_log = Table(
     Column("prev_hash", LargeBinary),
     Column("entry_hash", LargeBinary, nullable=False),
     Index(None, "at"),
-    Index("ix_access_log_entry", "entry", postgresql_using="gin",
-          postgresql_ops={"entry": "jsonb_path_ops"}),
+    Index(
+        "ix_access_log_entry",
+        "entry",
+        postgresql_using="gin",
+        postgresql_ops={"entry": "jsonb_path_ops"},
+    ),
 )
 
 access_checkpoint = Table(

@@ -10,9 +10,10 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
 
 from schema.errors import is_expected
+from schema.mutation import Mutation
 from schema.query import Query
 from schema.scopes import ScopeCheck
-from schema.types import Branch, Classification, Licence, ListEntry, Website
+from schema.types import Account, Branch, Classification, Licence, ListEntry, Website
 
 SDL_PATH = Path(__file__).parent / "registry.graphql"
 
@@ -30,7 +31,8 @@ class RegistrySchema(strawberry.Schema):
 def build_schema() -> strawberry.Schema:
     return RegistrySchema(
         query=Query,
-        types=[Licence, Website, Classification, ListEntry, Branch],
+        mutation=Mutation,
+        types=[Licence, Website, Classification, ListEntry, Branch, Account],
         # parsing and validating a document costs more than most resolvers; agencies send
         # the same few documents over and over
         extensions=[

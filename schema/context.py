@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -21,6 +22,8 @@ class Context:
     # what the operation read and was refused, for the access log
     fields_read: list[str] = field(default_factory=list)
     fields_denied: list[str] = field(default_factory=list)
+    legal_bases: list[int] = field(default_factory=list)
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     @property
     def scopes(self) -> frozenset[str] | None:

@@ -15,6 +15,7 @@ _DESCRIPTIONS: dict[EnumMeta, str | None] = {
     records.InterestType: "A kind of interest one party has in an institution.",
     records.Role: "A post held in an institution.",
     records.LicenceType: None,
+    records.AccountKind: "备付金 RESERVE, 存管 CUSTODY, SETTLEMENT, OWN.",
     records.LicenceStatus: None,
     records.WebsiteKind: None,
     records.WebsiteStatus: None,

@@ -14,6 +14,8 @@ from typing import Annotated
 import strawberry
 from strawberry.scalars import JSON
 
+from auth import legal_basis
+from auth.legal_basis import LegalBasisRequired
 from registry import identifiers
 from registry import records as enums
 from registry.dossier import Moment, Row
@@ -443,6 +445,43 @@ class Branch(Sourced):
 
 
 @strawberry.type(
+    description="A bank account of an institution: reserve (备付金), custody (存管) or its own.",
+    directives=[requires("account:read")],
+)
+class Account(Sourced):
+    kind: enums.AccountKind
+    bank: str | None
+    bank_uscc: str | None
+    number: str
+    holder_name: str | None
+    currency: str | None
+    opened_on: dt.date | None
+    closed_on: dt.date | None
+    balance: Money | None
+    balance_date: dt.date | None
+
+    @classmethod
+    def from_row(cls, row: Row, at: Moment | None) -> Account:
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            valid_from=row["valid_from"],
+            valid_to=row["valid_to"],
+            kind=enums.AccountKind(row["kind"]),
+            bank=row["bank"],
+            bank_uscc=row["bank_uscc"],
+            number=row["number"],
+            holder_name=row["holder_name"],
+            currency=row["currency"],
+            opened_on=row["opened_on"],
+            closed_on=row["closed_on"],
+            balance=_money(row["balance"], row["balance_currency"]),
+            balance_date=row["balance_date"],
+            _kind="account",
+            _at=at,
+        )
+
+
+@strawberry.type(
     description="One file per institution (一户一档): everything the agencies know.",
     directives=[requires("institution:read")],
 )
@@ -567,6 +606,29 @@ class Institution(Sourced):
     @strawberry.field
     async def branches(self, info: Info) -> list[Branch]:
         return [Branch.from_row(r, self._at) for r in await self._children(info, "branch")]
+
+    @strawberry.field(
+        description="Reserve, custody and own accounts. Each read spends one use of a recorded "
+        "legal basis that covers the asking client and this institution (经过法定程序); "
+        "otherwise null with LEGAL_BASIS_REQUIRED.",
+        directives=[requires("account:read")],
+    )
+    async def accounts(self, info: Info, legal_basis_id: strawberry.ID) -> list[Account] | None:
+        context = info.context
+        if context.principal is None:
+            raise LegalBasisRequired("account data is read only by an authenticated client")
+        if not str(legal_basis_id).isdigit():
+            raise LegalBasisRequired(f"legalBasisId {legal_basis_id!r} is not a legal basis id")
+        async with context.pool.acquire() as conn:
+            basis = await legal_basis.use(
+                conn,
+                legal_basis_id=int(str(legal_basis_id)),
+                client_id=context.principal.client_id,
+                institution_id=int(self.id),
+                request_id=context.request_id,
+            )
+        context.legal_bases.append(basis.id)
+        return [Account.from_row(r, self._at) for r in await self._children(info, "account")]
 
 
 # Which parts of the file each Institution field reads, for reading them in one statement.
