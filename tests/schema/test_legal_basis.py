@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Any
 
 import asyncpg
 import pytest
@@ -63,11 +64,11 @@ async def test_accounts_under_a_covering_basis(db: asyncpg.Pool, gql: Run) -> No
     assert await db.fetchval("SELECT count(*) FROM legal_basis_use") == 1
 
 
-def _refusal(answer: dict[str, object], reason: str) -> None:
-    data = answer["data"]
-    assert isinstance(data, dict) and data["institution"]["accounts"] is None
-    assert data["institution"]["name"]  # only the account field is refused
-    (error,) = answer["errors"]  # type: ignore[misc]
+def _refusal(answer: dict[str, Any], reason: str) -> None:
+    institution = answer["data"]["institution"]
+    assert institution["accounts"] is None
+    assert institution["name"]  # only the account field is refused
+    (error,) = answer["errors"]
     assert error["path"] == ["institution", "accounts"]
     assert error["extensions"]["code"] == "LEGAL_BASIS_REQUIRED"
     assert reason in error["message"], error["message"]
