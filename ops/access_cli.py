@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -13,6 +14,7 @@ import typer
 
 from auth import clients, keys
 from auth.grants import load as load_grants
+from auth.tokens import OAuthError, issue
 from ops import database
 from ops.settings import get_settings
 
@@ -110,3 +112,38 @@ def rotate() -> None:
     """Sign new tokens with a new key; tokens signed before stay valid until they expire."""
     kid = _with_connection(keys.rotate)
     typer.echo(f"signing with {kid}; previous keys verify until their tokens expire")
+
+
+@clients_app.command("token")
+def token(
+    agency: Annotated[str, typer.Option(help="Whose scopes the token carries.")],
+    scope: Annotated[str | None, typer.Option(help="Fewer scopes, space-separated.")] = None,
+) -> None:
+    """Print an access token for a local client of AGENCY (for GraphiQL and curl on an
+    operator's machine); agency systems get theirs from /oauth/token."""
+    settings = get_settings()
+
+    async def issue_token(conn: asyncpg.Connection) -> str:
+        name = f"local {agency} (registry clients token)"
+        client = next(
+            (c for c in await clients.all_clients(conn) if c.name == name and not c.revoked),
+            None,
+        )
+        if client is None:
+            client, _ = await clients.add(conn, agency=agency, name=name)
+        signing = await keys.load(conn, dt.timedelta(seconds=settings.token_ttl_seconds))
+        answer = issue(
+            signing,
+            client,
+            requested=scope,
+            issuer=settings.issuer,
+            audience=settings.audience,
+            ttl=dt.timedelta(seconds=settings.token_ttl_seconds),
+        )
+        return str(answer["access_token"])
+
+    try:
+        typer.echo(_with_connection(issue_token))
+    except (ValueError, OAuthError) as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(2) from exc
