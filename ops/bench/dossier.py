@@ -236,7 +236,8 @@ def _start(target: Target, workers: int, database_url: str) -> Server:
     ]  # fmt: skip
     process = subprocess.Popen(
         command,
-        env={**os.environ, "REGISTRY_DATABASE_URL": database_url},
+        # the GraphQL layer against the baseline: no tokens, as the baseline has none
+        env={**os.environ, "REGISTRY_DATABASE_URL": database_url, "REGISTRY_AUTH": "false"},
         stdin=subprocess.DEVNULL,
         stdout=log,
         stderr=subprocess.STDOUT,
