@@ -18,10 +18,12 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from auth.grants import load as load_grants
+from ops.access_log import outcome, who_asks
 from ops.bearer import PRINCIPAL, BearerAuth
 from ops.oauth import OAuthEndpoints
 from ops.runtime import Runtime
 from ops.settings import Settings, get_settings
+from registry.audit import AccessEntry, AccessLogUnavailable, document_hash
 from schema import build_schema
 from schema.context import Context
 from schema.errors import format_error
@@ -37,12 +39,14 @@ class RegistryGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Any, response: Any) -> Context:
         pool = self.runtime.pool
-        return Context(
+        context = Context(
             pool=pool,
             loaders=Loaders(pool),
             page_size_max=self.runtime.settings.page_size_max,
             principal=request.scope.get(PRINCIPAL),
         )
+        request.state.registry = (context, response)
+        return context
 
     def encode_json(self, data: object) -> bytes:
         # UTF-8 as is (Chinese names stay readable), and several times faster than json
@@ -50,9 +54,42 @@ class RegistryGraphQL(GraphQL[Context, None]):
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         answer: GraphQLHTTPResponse = {"data": result.data}
-        if result.errors:
-            answer["errors"] = [format_error(e) for e in result.errors]
+        errors = [format_error(e) for e in result.errors or []]
+        if errors:
+            answer["errors"] = list[object](errors)
+        context, response = request.state.registry
+        if not self.runtime.access_log.enabled:
+            return answer
+        codes = [e["extensions"]["code"] for e in errors]
+        try:
+            await self.runtime.access_log.write(self._entry(request, context, codes))
+        except AccessLogUnavailable as exc:
+            response.status_code = 503
+            return {"data": None, "errors": [{"message": f"{exc.message}; the answer was "
+                    "withheld", "extensions": {"code": exc.code}}]}  # fmt: skip
         return answer
+
+    def _entry(self, request: Any, context: Context, codes: list[str]) -> AccessEntry:
+        access_log = self.runtime.access_log
+        principal = context.principal
+        return access_log.entry(
+            request_id=context.request_id,
+            kind="graphql",
+            outcome=outcome(codes),
+            status=200,
+            client_id=principal.client_id if principal else None,
+            agency=principal.agency if principal else None,
+            operation_name=context.operation_name,
+            document_hash=document_hash(context.document) if context.document else None,
+            variables_hash=access_log.keys.variables(context.variables),
+            fields_read=context.fields_read,
+            fields_denied=context.fields_denied,
+            subjects=access_log.subjects(context.loaders.touched),
+            legal_basis_id=context.legal_bases[0] if context.legal_bases else None,
+            codes=codes,
+            row_count=len(context.loaders.touched),
+            **who_asks(request.headers),
+        )
 
 
 def create_app(settings: Settings | None = None) -> Starlette:

@@ -15,6 +15,7 @@ import typer
 from ops import database
 from ops.settings import get_settings
 from registry.audit import (
+    AccessLogTampered,
     Checkpoint,
     VerifyReport,
     audit_keys,
@@ -47,6 +48,12 @@ def _with_connection(work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
         typer.echo(
             f"the database has no access log yet ({exc}); run `registry db upgrade`", err=True
         )
+        raise typer.Exit(2) from exc
+    except AccessLogTampered as exc:
+        typer.echo(f"BROKEN: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+    except (OSError, asyncpg.PostgresError) as exc:
+        typer.echo(f"cannot reach the database: {exc}", err=True)
         raise typer.Exit(2) from exc
 
 
@@ -160,7 +167,8 @@ def verify_command(
 
 @audit_app.command("checkpoint")
 def checkpoint_command() -> None:
-    """Sign the current head of the log now."""
+    """Sign the current head of the log now, after checking the entries since the last
+    checkpoint still form the chain."""
 
     async def sign(conn: asyncpg.Connection) -> Checkpoint | None:
         return await checkpoint(conn, await audit_keys(conn))

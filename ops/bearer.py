@@ -4,6 +4,7 @@ with a WWW-Authenticate challenge before it reaches GraphQL."""
 from __future__ import annotations
 
 import time
+import uuid
 
 import asyncpg
 import orjson
@@ -11,7 +12,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from auth import clients
 from auth.tokens import OAuthError, Principal, validate
+from ops.access_log import who_asks
 from ops.runtime import Runtime
+from registry.audit import AccessLogUnavailable
 
 PRINCIPAL = "registry.principal"
 
@@ -83,9 +86,29 @@ class BearerAuth:
                 raise OAuthError("", "an access token is required", 401)
             scope[PRINCIPAL] = await self.principal(authorization)
         except OAuthError as exc:
-            await _challenge(send, exc)
+            await self._refuse(scope, send, exc)
             return
         await self.app(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, send: Send, error: OAuthError) -> None:
+        access_log = self.runtime.access_log
+        if access_log.enabled:
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+            entry = access_log.entry(
+                request_id=uuid.uuid4().hex,
+                kind="graphql",
+                outcome="refused",
+                status=401,
+                codes=["UNAUTHENTICATED", *([error.error] if error.error else [])],
+                **who_asks(headers),
+            )
+            try:
+                await access_log.write(entry)
+            except AccessLogUnavailable as exc:
+                error_body = {"message": exc.message, "extensions": {"code": exc.code}}
+                await _answer(send, 503, {"errors": [error_body]})
+                return
+        await _challenge(send, error)
 
 
 def _is_ide_page(scope: Scope) -> bool:
@@ -98,18 +121,23 @@ async def _challenge(send: Send, error: OAuthError) -> None:
     if error.error:  # RFC 6750 §3.1: no error code when the request had no credentials
         description = error.description.replace('"', "'")
         challenge += f', error="{error.error}", error_description="{description}"'
-    body = orjson.dumps(
-        {"errors": [{"message": error.description, "extensions": {"code": "UNAUTHENTICATED"}}]}
-    )
+    body = {"errors": [{"message": error.description, "extensions": {"code": "UNAUTHENTICATED"}}]}
+    await _answer(send, 401, body, [(b"www-authenticate", challenge.encode())])
+
+
+async def _answer(
+    send: Send, status: int, body: object, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    encoded = orjson.dumps(body)
     await send(
         {
             "type": "http.response.start",
-            "status": 401,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
-                (b"www-authenticate", challenge.encode()),
-                (b"content-length", str(len(body)).encode()),
+                (b"content-length", str(len(encoded)).encode()),
+                *(headers or []),
             ],
         }
     )
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": encoded})

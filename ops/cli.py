@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from ops import database
 from ops.access_cli import clients_app, keys_app
+from ops.audit_cli import audit_app
 from ops.loading import apply_batches
 from ops.settings import get_settings
 from registry.ingest import BatchReport, ingest
@@ -26,6 +27,7 @@ db_app = typer.Typer(help="The registry's PostgreSQL database.", no_args_is_help
 app.add_typer(db_app, name="db")
 app.add_typer(clients_app, name="clients")
 app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 
 
 def _prepared_url() -> str:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import uuid
 from typing import Any
 from urllib.parse import unquote_plus
 
 import asyncpg
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -26,7 +28,9 @@ from auth.tokens import (
     authenticate_secret,
     issue,
 )
+from ops.access_log import who_asks
 from ops.runtime import Runtime
+from registry.audit import AccessLogUnavailable
 
 TOKEN_PATH = "/oauth/token"
 JWKS_PATH = "/.well-known/jwks.json"
@@ -56,6 +60,33 @@ class OAuthEndpoints:
         return self.settings.issuer.rstrip("/") + TOKEN_PATH
 
     async def token(self, request: Request) -> Response:
+        """The token endpoint; every request, granted or refused, goes to the access log."""
+        response, client = await self._token(request)
+        access_log = self.runtime.access_log
+        if access_log.enabled:
+            refused = response.status_code != 200
+            entry = access_log.entry(
+                request_id=uuid.uuid4().hex,
+                kind="token",
+                outcome="refused" if refused else "ok",
+                status=response.status_code,
+                client_id=client.client_id if client else None,
+                agency=client.agency if client else None,
+                codes=[orjson.loads(bytes(response.body))["error"]] if refused else [],
+                **who_asks(request.headers),
+            )
+            try:
+                await access_log.write(entry)
+            except AccessLogUnavailable:
+                return JSONResponse(
+                    {"error": "temporarily_unavailable",
+                     "error_description": "the access log is unavailable; no token was issued"},
+                    status_code=503, headers=NO_STORE,
+                )  # fmt: skip
+        return response
+
+    async def _token(self, request: Request) -> tuple[Response, clients.Client | None]:
+        client = None
         try:
             form = await request.form()
             if form.get("grant_type") != "client_credentials":
@@ -78,12 +109,9 @@ class OAuthEndpoints:
                 "basic"
             ):
                 headers["WWW-Authenticate"] = 'Basic realm="registry"'
-            return JSONResponse(
-                {"error": exc.error, "error_description": exc.description},
-                status_code=exc.status,
-                headers=headers,
-            )
-        return JSONResponse(answer, headers=NO_STORE)
+            refusal = {"error": exc.error, "error_description": exc.description}
+            return JSONResponse(refusal, status_code=exc.status, headers=headers), client
+        return JSONResponse(answer, headers=NO_STORE), client
 
     async def _authenticate(
         self, conn: asyncpg.Connection, request: Request, form: Any

@@ -36,6 +36,11 @@ class Settings(BaseSettings):
         description="The public base URL of the service: the tokens' issuer (iss).",
     )
     audience: str = Field(default="registry", description="The tokens' audience (aud).")
+    access_log: bool = Field(
+        default=True,
+        description="Write the access log. Off only to measure what it costs; with it off no "
+        "request is recorded.",
+    )
     revocation_check_seconds: float = Field(
         default=5.0, ge=0, description="How soon a revoked client's tokens are refused."
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 from strawberry.types import Info as StrawberryInfo
@@ -24,6 +25,10 @@ class Context:
     fields_denied: list[str] = field(default_factory=list)
     legal_bases: list[int] = field(default_factory=list)
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # the operation as received, for the access log (which keeps only hashes of it)
+    document: str | None = None
+    variables: dict[str, Any] | None = None
+    operation_name: str | None = None
 
     @property
     def scopes(self) -> frozenset[str] | None:

@@ -3,7 +3,7 @@ database session, so a dossier costs a fixed number of round trips whatever its 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import asyncpg
@@ -19,12 +19,19 @@ class Loaders:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
         self._loaders: dict[tuple[Any, ...], DataLoader[Any, Any]] = {}
+        # every institution (by USCC) and person read, for the access log
+        self.touched: set[str] = set()
+
+    def saw(self, rows: Iterable[Row]) -> None:
+        for row in rows:
+            self.touched.add(row["uscc"] if "uscc" in row else f"person:{row['id']}")
 
     def _loader(
         self,
         key: tuple[Any, ...],
         fetch: Callable[[asyncpg.Connection, list[Any]], Awaitable[dict[Any, Any]]],
         missing: Any,
+        subjects: bool = False,
     ) -> DataLoader[Any, Any]:
         loader = self._loaders.get(key)
         if loader is None:
@@ -32,6 +39,8 @@ class Loaders:
             async def batch(keys: Sequence[Any]) -> list[Any]:
                 async with self.pool.acquire() as conn:
                     found = await fetch(conn, list(keys))
+                if subjects:
+                    self.saw(found.values())
                 return [found.get(k, missing() if callable(missing) else missing) for k in keys]
 
             loader = DataLoader(load_fn=batch)
@@ -43,6 +52,7 @@ class Loaders:
             ("institution", column, at),
             lambda conn, keys: dossier.institutions(conn, column, keys, at),
             None,
+            subjects=True,
         )
 
     def files(self, column: str, parts: frozenset[str]) -> DataLoader[Any, dossier.File | None]:
@@ -51,6 +61,7 @@ class Loaders:
         async def fetch(conn: asyncpg.Connection, keys: list[Any]) -> dict[Any, dossier.File]:
             found = await dossier.files(conn, column, keys, parts)
             for file in found.values():
+                self.saw([file.institution, *file.persons, *file.holders])
                 institution_id = file.institution["id"]
                 for key_column in ("id", "uscc"):
                     self.institution(key_column, None).prime(
@@ -79,7 +90,7 @@ class Loaders:
         )
 
     def person(self) -> DataLoader[int, Row | None]:
-        return self._loader(("person",), dossier.persons, None)
+        return self._loader(("person",), dossier.persons, None, subjects=True)
 
     def positions_of_person(self, at: Moment | None) -> DataLoader[int, list[Row]]:
         return self._loader(

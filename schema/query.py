@@ -14,6 +14,7 @@ from registry import records as enums
 from registry.dossier import Moment
 from registry.errors import InvalidArgument, InvalidIdentifierArgument, NotFound
 from schema import enums as _registered_enums  # noqa: F401
+from schema.audit import AuditQuery
 from schema.context import Info
 from schema.scopes import requires
 from schema.types import (
@@ -105,7 +106,7 @@ class InstitutionFilter:
 
 
 @strawberry.type
-class Query:
+class Query(AuditQuery):
     @strawberry.field(
         description="One institution's dossier, by USCC or by id.",
         directives=[requires("institution:read")],
@@ -166,6 +167,7 @@ class Query:
             page = await search.search(
                 conn, criteria, first=first, after=after, page_max=info.context.page_size_max
             )
+        info.context.loaders.saw(h.row for h in page.hits)
         edges = [
             InstitutionEdge(cursor=h.cursor, score=h.score, node=Institution.from_row(h.row, None))
             for h in page.hits

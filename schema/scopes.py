@@ -90,6 +90,14 @@ class ScopeCheck(SchemaExtension):
     """Refuses an operation whole, before execution, when it selects anything — through
     aliases, fragments, interfaces or introspection — outside the token's scopes."""
 
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        request = context.context
+        request.document = context.query
+        request.variables = context.variables
+        request.operation_name = context.operation_name
+        yield
+
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         if context.pre_execution_errors is None and context.graphql_document is not None:
