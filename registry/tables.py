@@ -219,6 +219,11 @@ holding = Table(
     Index(None, "institution_id"),
     Index(None, "holder_institution_id"),
     Index(None, "holder_person_id"),
+    Index(
+        "ix_holding_state_body",
+        "holder_name",
+        postgresql_where=text("holder_kind = 'state_body'"),
+    ),
 )
 
 position = Table(
