@@ -7,7 +7,7 @@ from enum import EnumMeta
 
 import strawberry
 
-from registry import records
+from registry import lookthrough, records
 
 _DESCRIPTIONS: dict[EnumMeta, str | None] = {
     records.Source: "An agency feed, or the leading group.",
@@ -22,6 +22,10 @@ _DESCRIPTIONS: dict[EnumMeta, str | None] = {
     records.BusinessDomain: "A business domain under internet-finance remediation.",
     records.RemediationClass: "合规类 compliant, 整改类 rectify, 取缔类 ban.",
     records.ListKind: "经营异常名录 abnormal operation, 严重违法失信名单 serious violation.",
+    lookthrough.EndKind: "Where an ownership or control path ends.",
+    lookthrough.ControlRule: "Why a party controls an institution.",
+    lookthrough.HolderKind: "What kind of ultimate holder.",
+    lookthrough.Relation: "How two parties are tied: a holding or a post.",
     records.InstitutionStatus: "登记状态: 存续 ACTIVE, 在业 OPERATING, 吊销 REVOKED, "
     "注销 CANCELLED, 迁出 MOVED_OUT, 撤销 WITHDRAWN, 停业 SUSPENDED.",
 }

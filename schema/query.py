@@ -14,8 +14,10 @@ from registry import records as enums
 from registry.dossier import Moment
 from registry.errors import InvalidArgument, InvalidIdentifierArgument, NotFound
 from schema import enums as _registered_enums  # noqa: F401
+from schema import lookthrough
 from schema.audit import AuditQuery
 from schema.context import Info
+from schema.lookthrough import Connections, Group, PartyInput
 from schema.scopes import requires
 from schema.types import (
     FILE_PARTS_BY_FIELD,
@@ -179,6 +181,42 @@ class Query(AuditQuery):
             ),
             candidates_capped=page.candidates_capped,
         )
+
+    @strawberry.field(
+        description="The shortest chains of shares and posts between two parties.",
+        directives=[requires("institution.shareholders:read")],
+    )
+    async def connections(
+        self,
+        info: Info,
+        a: PartyInput,
+        b: PartyInput,
+        max_depth: int = 6,
+        as_of: AsOf = None,
+        known_at: KnownAt = None,
+    ) -> Connections:
+        for party in (a, b):
+            if not str(party.id).isdigit():
+                raise InvalidArgument(f"id {party.id!r} is not a party id (digits only)")
+        return await lookthrough.connections(
+            info, a.party(), b.party(), max_depth, moment(as_of, known_at)
+        )
+
+    @strawberry.field(
+        description="The institutions under one actual controller (a 系).",
+        directives=[requires("institution.shareholders:read")],
+    )
+    async def group(
+        self,
+        info: Info,
+        controller: PartyInput,
+        max_depth: int = 20,
+        as_of: AsOf = None,
+        known_at: KnownAt = None,
+    ) -> Group:
+        if not str(controller.id).isdigit():
+            raise InvalidArgument(f"id {controller.id!r} is not a party id (digits only)")
+        return await lookthrough.group(info, controller.party(), max_depth, moment(as_of, known_at))
 
     @strawberry.field(
         description="A person with every post and holding across institutions.",

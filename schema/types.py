@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -23,6 +23,15 @@ from registry.provenance import FieldProvenance as FieldProvenanceData
 from schema import enums as _registered_enums  # noqa: F401
 from schema.context import Info
 from schema.scopes import requires
+
+if TYPE_CHECKING:
+    from schema.lookthrough import (
+        Control,
+        HolderCountAnswer,
+        Holdings,
+        LinkedInstitution,
+        Ownership,
+    )
 
 
 @strawberry.type(description="An amount of money in a currency (ISO 4217).")
@@ -203,6 +212,19 @@ class Person:
     async def positions(self, info: Info) -> list[Position]:
         rows = await info.context.loaders.positions_of_person(self._at).load(int(self.id))
         return [Position.from_row(r, self._at) for r in rows]
+
+    @strawberry.field(
+        description="Everything this person holds or controls, directly or not.",
+        directives=[requires("institution.shareholders:read")],
+    )
+    async def holdings_look_through(
+        self, info: Info, max_depth: int = 20, min_share: Decimal = Decimal(0)
+    ) -> Annotated[Holdings, strawberry.lazy("schema.lookthrough")]:
+        from registry.lookthrough import Party as LookThroughParty
+        from schema import lookthrough
+
+        party = LookThroughParty.person(int(self.id))
+        return await lookthrough.holdings(info, party, self._at, max_depth, min_share)
 
     @strawberry.field(
         description="Every direct holding of this person, in any institution.",
@@ -606,6 +628,64 @@ class Institution(Sourced):
     @strawberry.field
     async def branches(self, info: Info) -> list[Branch]:
         return [Branch.from_row(r, self._at) for r in await self._children(info, "branch")]
+
+    @strawberry.field(
+        description="Ultimate owners with effective shares (intervals) and evidence paths.",
+        directives=[requires("institution.shareholders:read")],
+    )
+    async def ultimate_owners(
+        self, info: Info, max_depth: int = 20, min_share: Decimal = Decimal(0)
+    ) -> Annotated[Ownership, strawberry.lazy("schema.lookthrough")]:
+        from schema import lookthrough
+
+        return await lookthrough.ultimate_owners(info, int(self.id), self._at, max_depth, min_share)
+
+    @strawberry.field(
+        description="The actual controller (实际控制人) and the rule that made it so.",
+        directives=[requires("institution.shareholders:read")],
+    )
+    async def actual_controller(
+        self, info: Info, max_depth: int = 20
+    ) -> Annotated[Control, strawberry.lazy("schema.lookthrough")]:
+        from schema import lookthrough
+
+        return await lookthrough.actual_controller(info, int(self.id), self._at, max_depth)
+
+    @strawberry.field(
+        description="Ultimate holders counted through vehicles: the 200-holder line.",
+        directives=[requires("institution.shareholders:read")],
+    )
+    async def holder_count(
+        self, info: Info, max_depth: int = 20
+    ) -> Annotated[HolderCountAnswer, strawberry.lazy("schema.lookthrough")]:
+        from schema import lookthrough
+
+        return await lookthrough.holder_count(info, int(self.id), self._at, max_depth)
+
+    @strawberry.field(
+        description="Everything this institution holds or controls, directly or not.",
+        directives=[requires("institution.shareholders:read")],
+    )
+    async def holdings_look_through(
+        self, info: Info, max_depth: int = 20, min_share: Decimal = Decimal(0)
+    ) -> Annotated[Holdings, strawberry.lazy("schema.lookthrough")]:
+        from registry.lookthrough import Party as LookThroughParty
+        from schema import lookthrough
+
+        party = LookThroughParty.institution(int(self.id))
+        return await lookthrough.holdings(info, party, self._at, max_depth, min_share)
+
+    @strawberry.field(
+        description="延伸监管: every other institution where this one's legal representative, "
+        "key personnel or shareholders hold posts or shares.",
+        directives=[requires("institution.shareholders:read")],
+    )
+    async def extended_supervision(
+        self, info: Info
+    ) -> list[Annotated[LinkedInstitution, strawberry.lazy("schema.lookthrough")]]:
+        from schema import lookthrough
+
+        return await lookthrough.extended_supervision(info, int(self.id), self._at)
 
     @strawberry.field(
         description="Reserve, custody and own accounts. Each read spends one use of a recorded "
