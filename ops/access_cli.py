@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 from collections.abc import Awaitable, Callable
@@ -27,15 +26,7 @@ T = TypeVar("T")
 def _with_connection(work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
     url = database.resolve_url(get_settings())
     database.upgrade(url)
-
-    async def run() -> T:
-        conn = await asyncpg.connect(url)
-        try:
-            return await work(conn)
-        finally:
-            await conn.close()
-
-    return asyncio.run(run())
+    return database.run_on_connection(url, work)
 
 
 @clients_app.command("add")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -34,16 +33,8 @@ SHOWN_PROBLEMS = 20
 def _with_connection(work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
     # auditors' commands read the schema as it is: they never migrate it
     url = database.resolve_url(get_settings())
-
-    async def run() -> T:
-        conn = await asyncpg.connect(url)
-        try:
-            return await work(conn)
-        finally:
-            await conn.close()
-
     try:
-        return asyncio.run(run())
+        return database.run_on_connection(url, work)
     except asyncpg.UndefinedTableError as exc:
         typer.echo(
             f"the database has no access log yet ({exc}); run `registry db upgrade`", err=True

@@ -6,8 +6,10 @@ With `REGISTRY_DATABASE_URL` set, that server is used. Without it an embedded Po
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -74,3 +76,19 @@ async def create_pool(
     )
     assert pool is not None
     return pool
+
+
+T = TypeVar("T")
+
+
+def run_on_connection(url: str, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    """Run one piece of async work on its own connection, for a CLI command."""
+
+    async def run() -> T:
+        conn = await asyncpg.connect(url)
+        try:
+            return await work(conn)
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())

@@ -84,21 +84,12 @@ class PathHop:
 
 
 def _hop(hop: lt.Hop) -> PathHop:
-    share = hop.share
     return PathHop(
         holding_id=strawberry.ID(str(hop.holding_id)),
         holder=_party(hop.holder),
         held=_party(hop.held),
         interests=list(hop.interests),
-        stated_share=None
-        if share is None
-        else Share(
-            exact=share.exact,
-            min=share.min,
-            max=share.max,
-            min_inclusive=share.min_inclusive,
-            max_inclusive=share.max_inclusive,
-        ),
+        stated_share=_share(hop.share),
         source=records.Source(hop.source) if hop.source else None,
     )
 

@@ -8,13 +8,28 @@ load-generator process. For each target it prints requests/s, p50 and p99 latenc
 error count (socket errors, non-200 answers, answers with GraphQL `errors`):
 
 - registry: `uvicorn ops.app:create_app --factory --workers N` (what `registry serve` runs),
-  POST /graphql with the `Dossier` document below;
+  POST /graphql with the `Dossier` document below, with tokens and the access log off
+  (REGISTRY_AUTH=false, REGISTRY_ACCESS_LOG=false);
+- secured: the same app as an agency meets it, REGISTRY_AUTH=true and
+  REGISTRY_ACCESS_LOG=true: every request carries `Authorization: Bearer <token>` of a
+  client of agency `registration` (whose scopes cover the whole document), and every
+  answer waits for its access-log entry;
 - baseline: `uvicorn ops.bench.baseline_app:create_app --factory --workers N`, a plain
   Starlette endpoint answering the same JSON from one hand-written SQL statement.
 
-and the ratio registry/baseline of requests/s: what the GraphQL layer (strawberry, the
+and two ratios of requests/s: registry/baseline, what the GraphQL layer (strawberry, the
 DataLoaders' several round trips, JSON encoding) costs against the least a Python service
-on the same stack has to do.
+on the same stack has to do; secured/registry, what tokens and the access log cost (the
+budget is under 10 %).
+
+The secured target's client ("dossier benchmark (ops.bench.dossier)") is registered in the
+database the first time and reused after; one token is minted for the run straight from
+the database's signing key, as `registry clients token` does, with the issuer the server
+is started with (REGISTRY_ISSUER, its own loopback URL) and a lifetime of an hour
+(REGISTRY_TOKEN_TTL_SECONDS=3600). Its access-log rows are counted before the warm-up and
+after the measured run and compared with the answers the load generator received in both
+(`ops.bench.secured`); meanwhile `pg_stat_activity` is sampled to see how long appends
+wait for the access log's chain lock.
 
 Before timing, a few dossiers (random ones plus ones with unusual holders) are fetched from
 both servers and compared; the benchmark stops if they differ. Requests cycle through a
@@ -29,6 +44,10 @@ Run (by hand; never from the test suite):
 
     python -m ops.bench.dossier --clients 16 --duration 20 --workers 2
     python -m ops.bench.dossier --only registry --duration 10
+    python -m ops.bench.dossier --only secured --duration 10
+
+The access tables (migration 0002) must exist for the secured target: `registry db upgrade`.
+Every secured run appends its requests to the access log, which is append-only.
 
 The load generator is `wrk` when it is on PATH (`apt-get install wrk`), otherwise a
 built-in asyncio one (`--loadgen python` forces it); both report the same metrics. The
@@ -41,28 +60,25 @@ errors and on Ctrl-C.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import datetime as dt
 import itertools
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import FrameType
-from typing import IO, Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import asyncpg
 import typer
 
-from ops.bench import loadgen
+from ops.bench import loadgen, secured, servers
+from ops.bench.servers import HOST
 from ops.database import resolve_url
 from ops.settings import get_settings
 
@@ -76,8 +92,10 @@ query Dossier($uscc: String!) { institution(uscc: $uscc) {
   licences { licenceType number issuer status validFrom validTo } } }
 """  # noqa: E501
 
-HOST = "127.0.0.1"
 DEMO_HINT = "run `registry demo --institutions 1000000` first"
+CLIENT_AGENCY = "registration"
+CLIENT_NAME = "dossier benchmark (ops.bench.dossier)"
+TOKEN_TTL_SECONDS = 3600  # the longest the settings allow; the run must fit in it
 
 SAMPLE_SQL = """
 SELECT uscc FROM institution i
@@ -115,6 +133,7 @@ SPECIAL_SQL = {
 
 class Target(StrEnum):
     registry = "registry"
+    secured = "secured"
     baseline = "baseline"
 
 
@@ -128,6 +147,7 @@ class Generator(StrEnum):
 class TargetSpec:
     app: str  # uvicorn factory
     path: str
+    secured: bool = False  # tokens required and the access log written
 
     def body(self, uscc: str) -> str:
         if self.path == "/graphql":
@@ -138,6 +158,7 @@ class TargetSpec:
 
 TARGETS = {
     Target.registry: TargetSpec(app="ops.app:create_app", path="/graphql"),
+    Target.secured: TargetSpec(app="ops.app:create_app", path="/graphql", secured=True),
     Target.baseline: TargetSpec(app="ops.bench.baseline_app:create_app", path="/dossier"),
 }
 
@@ -157,16 +178,27 @@ class Dataset:
 @dataclass
 class Server:
     target: Target
-    port: int
-    process: subprocess.Popen[bytes]
-    log: IO[bytes]
+    server: servers.Server
+    headers: dict[str, str]  # sent with every request: the bearer token, for secured
 
     @property
     def spec(self) -> TargetSpec:
         return TARGETS[self.target]
 
+    @property
+    def port(self) -> int:
+        return self.server.port
+
     def url(self, path: str) -> str:
-        return f"http://{HOST}:{self.port}{path}"
+        return self.server.url(path)
+
+
+@dataclass
+class SecuredRun:
+    """What the secured target's load left in the access log."""
+
+    entries: int
+    locks: secured.LockStats
 
 
 # --- the data -------------------------------------------------------------------------
@@ -219,83 +251,60 @@ async def _inspect(url: str, sample_size: int, random_checks: int) -> Dataset:
 # --- the servers ----------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
+def _launch(target: Target, database_url: str) -> servers.Launch:
+    port = servers.free_port()
+    spec = TARGETS[target]
+    if spec.secured:
+        env = servers.registry_env(
+            database_url,
+            auth=True,
+            access_log=True,
+            issuer=f"http://{HOST}:{port}",
+            audience=get_settings().audience,
+            token_ttl_seconds=TOKEN_TTL_SECONDS,
+        )
+    else:
+        # the GraphQL layer against the baseline: no tokens and no access log, as the
+        # baseline has neither (REGISTRY_AUTH=false is allowed only on the loopback)
+        env = servers.registry_env(database_url, auth=False, access_log=False)
+    return servers.Launch(name=str(target), app=spec.app, port=port, env=env)
 
 
-def _start(target: Target, workers: int, database_url: str) -> Server:
-    port = _free_port()
-    log = tempfile.TemporaryFile(prefix=f"bench-{target}-")  # noqa: SIM115 - _stop closes it
-    command = [
-        sys.executable, "-m", "uvicorn", TARGETS[target].app, "--factory",
-        "--host", HOST, "--port", str(port), "--workers", str(workers),
-        "--log-level", "warning", "--no-access-log",
-    ]  # fmt: skip
-    process = subprocess.Popen(
-        command,
-        # the GraphQL layer against the baseline: no tokens, as the baseline has none
-        env={**os.environ, "REGISTRY_DATABASE_URL": database_url, "REGISTRY_AUTH": "false"},
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        # its own process group: Ctrl-C reaches only this script, which stops it in order
-        start_new_session=True,
-    )
-    return Server(target=target, port=port, process=process, log=log)
-
-
-def _server_log(server: Server) -> str:
-    server.log.seek(0)
-    return server.log.read().decode(errors="replace")[-4000:]
-
-
-def _wait_ready(server: Server, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            _fail(f"the {server.target} server exited at start:\n{_server_log(server)}")
-        with (
-            contextlib.suppress(OSError),
-            urllib.request.urlopen(server.url("/healthz"), timeout=2) as answer,
-        ):
-            if answer.status == 200:
-                return
-        time.sleep(0.2)
-    _fail(f"the {server.target} server did not answer in {timeout:.0f} s:\n{_server_log(server)}")
-
-
-def _stop(server: Server) -> None:
-    """SIGTERM to uvicorn's supervisor (it stops its workers), SIGKILL to the group if stuck."""
-    process = server.process
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
-    # workers left behind by a supervisor that died first share its process group
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-    server.log.close()
-
-
-@contextlib.contextmanager
-def _servers(targets: Sequence[Target], workers: int, database_url: str) -> Iterator[list[Server]]:
-    started: list[Server] = []
+async def _bearer_token(database_url: str, issuer: str, audience: str) -> str:
+    conn = await asyncpg.connect(database_url)
     try:
-        for target in targets:
-            started.append(_start(target, workers, database_url))
-        for server in started:
-            _wait_ready(server)
-        yield started
+        missing = await secured.missing_tables(conn)
+        if missing:
+            _fail(
+                f"the database lacks {', '.join(missing)} (the secured target needs them): "
+                "run `registry db upgrade`"
+            )
+        client, _ = await secured.bench_client(
+            conn, agency=CLIENT_AGENCY, name=CLIENT_NAME, with_secret=False
+        )
+        ttl = dt.timedelta(seconds=TOKEN_TTL_SECONDS)
+        return await secured.mint(conn, client, issuer=issuer, audience=audience, ttl=ttl)
     finally:
-        for server in started:
-            _stop(server)
+        await conn.close()
+
+
+@contextmanager
+def _servers(targets: Sequence[Target], workers: int, database_url: str) -> Iterator[list[Server]]:
+    launches = [_launch(target, database_url) for target in targets]
+    headers: dict[Target, dict[str, str]] = {}
+    for target, launch in zip(targets, launches, strict=True):
+        if TARGETS[target].secured:
+            issuer, audience = launch.env["REGISTRY_ISSUER"], launch.env["REGISTRY_AUDIENCE"]
+            token = asyncio.run(_bearer_token(database_url, issuer, audience))
+            headers[target] = {"Authorization": f"Bearer {token}"}
+    try:
+        with servers.running(launches, workers) as started:
+            yield [
+                Server(target=t, server=s, headers=headers.get(t, {}))
+                for t, s in zip(targets, started, strict=True)
+            ]
+    except servers.ServerFailed as exc:
+        _fail(str(exc))
 
 
 # --- the sanity check -----------------------------------------------------------------
@@ -305,7 +314,7 @@ def _post(server: Server, body: str) -> tuple[int, bytes]:
     request = urllib.request.Request(
         server.url(server.spec.path),
         data=body.encode(),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", **server.headers},
         method="POST",
     )
     try:
@@ -337,14 +346,14 @@ def _first_difference(a: Any, b: Any, path: str = "data") -> str | None:
     return None
 
 
-def _check(servers: Sequence[Server], checks: dict[str, str]) -> dict[Target, float]:
+def _check(started: Sequence[Server], checks: dict[str, str]) -> dict[Target, float]:
     """Fetch each dossier from every server; fail unless all answer, and answer alike.
 
     Returns the mean response size per target, in bytes."""
-    sizes: dict[Target, list[int]] = {s.target: [] for s in servers}
+    sizes: dict[Target, list[int]] = {s.target: [] for s in started}
     for why, uscc in checks.items():
         answers: list[tuple[Server, Any]] = []
-        for server in servers:
+        for server in started:
             status, raw = _post(server, server.spec.body(uscc))
             sizes[server.target].append(len(raw))
             try:
@@ -428,7 +437,7 @@ def main(
         _fail("wrk is not on PATH (apt-get install wrk), or use --loadgen python")
     run = Run(clients, duration, warmup, workers, generator)
     try:
-        results = _run(run, [only] if only else list(Target), sample, checks)
+        results, secured_run = _run(run, [only] if only else list(Target), sample, checks)
     except KeyboardInterrupt:
         typer.echo("dossier benchmark: interrupted; the servers are stopped", err=True)
         raise typer.Exit(130) from None
@@ -439,8 +448,28 @@ def main(
     registry, baseline = results.get(Target.registry), results.get(Target.baseline)
     if registry and baseline and baseline.rps > 0:
         typer.echo(f"\nregistry/baseline req/s: {registry.rps / baseline.rps:.3f}")
+    safe = results.get(Target.secured)
+    if registry and safe and registry.rps > 0:
+        ratio = safe.rps / registry.rps
+        typer.echo(f"secured/registry req/s: {ratio:.3f} (cost {(1 - ratio) * 100:.1f} %)")
+        verdict = "within" if ratio > 0.9 else "OVER"
+        typer.echo(f"  tokens and access log: {verdict} the budget of under 10 %")
+    agree = True
+    if safe and secured_run:
+        typer.echo("")
+        lines, agree = secured.entries_report(
+            entries=secured_run.entries,
+            warmup_answers=safe.warmup_requests,
+            answers=safe.requests,
+            unanswered_bound=secured.unanswered_bound(clients, safe.runs, safe.errors),
+        )
+        for line in [*lines, *secured_run.locks.lines(secured_run.entries)]:
+            typer.echo(line)
     if any(r.errors for r in results.values()):
         typer.echo("WARNING: some requests failed; the figures above are not comparable", err=True)
+        raise typer.Exit(1)
+    if not agree:
+        typer.echo("WARNING: the access log does not match the answers", err=True)
         raise typer.Exit(1)
 
 
@@ -455,10 +484,18 @@ class Run:
 
 def _run(
     run: Run, targets: Sequence[Target], sample: int, checks: int
-) -> dict[Target, loadgen.LoadResult]:
+) -> tuple[dict[Target, loadgen.LoadResult], SecuredRun | None]:
     url = resolve_url(get_settings())
     data = asyncio.run(_inspect(url, sample, checks))
     per = max(1, len(data.sample))
+    if Target.secured in targets:
+        # the token is minted before the servers start and must outlive every target's run
+        needed = len(targets) * (run.warmup + run.duration + 60) + 120
+        if needed > TOKEN_TTL_SECONDS:
+            _fail(
+                f"the run would take up to {needed:.0f} s, longer than the secured target's "
+                f"token lives ({TOKEN_TTL_SECONDS} s): shorten --duration or use --only"
+            )
     typer.echo(
         f"dossier benchmark: {run.clients} clients, {run.workers} workers per server, "
         f"{run.warmup:g} s warm-up + {run.duration:g} s measured per target, "
@@ -475,14 +512,15 @@ def _run(
         "licences each on average"
     )
     results: dict[Target, loadgen.LoadResult] = {}
-    with _servers(targets, run.workers, url) as servers:
-        sizes = _check(servers, data.checks)
-        alike = "identical in both" if len(servers) > 1 else f"answered by {targets[0]}"
+    secured_run: SecuredRun | None = None
+    with _servers(targets, run.workers, url) as started:
+        sizes = _check(started, data.checks)
+        alike = "identical in all" if len(started) > 1 else f"answered by {targets[0]}"
         size_text = ", ".join(f"{t} {b:,.0f} B" for t, b in sizes.items())
         typer.echo(
             f"sanity check: {len(data.checks)} dossiers {alike} (mean response: {size_text})"
         )
-        for server in servers:
+        for server in started:
             typer.echo(f"measuring {server.target} ...", err=True)
             spec = loadgen.LoadSpec(
                 host=HOST,
@@ -492,9 +530,18 @@ def _run(
                 clients=run.clients,
                 warmup=run.warmup,
                 duration=run.duration,
+                headers=server.headers,
             )
-            results[server.target] = loadgen.run(spec, run.generator)
-    return results
+            if not server.spec.secured:
+                results[server.target] = loadgen.run(spec, run.generator)
+                continue
+            # entries written by the sanity check above are not counted: counting starts here
+            before = asyncio.run(secured.count_entries(url))
+            with secured.LockSampler(url) as sampler:
+                results[server.target] = loadgen.run(spec, run.generator)
+            entries = secured.settled_count(url) - before
+            secured_run = SecuredRun(entries=entries, locks=sampler.stats)
+    return results, secured_run
 
 
 if __name__ == "__main__":
