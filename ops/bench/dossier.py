@@ -32,7 +32,7 @@ after the measured run and compared with the answers the load generator received
 wait for the access log's chain lock.
 
 Before timing, a few dossiers (random ones plus ones with unusual holders) are fetched from
-both servers and compared; the benchmark stops if they differ. Requests cycle through a
+every server and compared; the benchmark stops if they differ. Requests cycle through a
 random sample of institutions that have at least one active shareholder.
 
 Data: the database REGISTRY_DATABASE_URL points at, or else the embedded one (as every
@@ -78,6 +78,7 @@ import asyncpg
 import typer
 
 from ops.bench import loadgen, secured, servers
+from ops.bench.loadgen import Generator
 from ops.bench.servers import HOST
 from ops.database import resolve_url
 from ops.settings import get_settings
@@ -135,12 +136,6 @@ class Target(StrEnum):
     registry = "registry"
     secured = "secured"
     baseline = "baseline"
-
-
-class Generator(StrEnum):
-    auto = "auto"
-    wrk = "wrk"
-    python = "python"
 
 
 @dataclass(frozen=True)
@@ -431,10 +426,10 @@ def main(
     # when a shell started this in the background with SIGINT ignored)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _terminate)
-    if generator is Generator.auto:
-        generator = Generator.wrk if loadgen.generator_available("wrk") else Generator.python
-    elif not loadgen.generator_available(generator):
-        _fail("wrk is not on PATH (apt-get install wrk), or use --loadgen python")
+    try:
+        generator = loadgen.choose(generator)
+    except RuntimeError as exc:
+        _fail(str(exc))
     run = Run(clients, duration, warmup, workers, generator)
     try:
         results, secured_run = _run(run, [only] if only else list(Target), sample, checks)
@@ -448,20 +443,20 @@ def main(
     registry, baseline = results.get(Target.registry), results.get(Target.baseline)
     if registry and baseline and baseline.rps > 0:
         typer.echo(f"\nregistry/baseline req/s: {registry.rps / baseline.rps:.3f}")
-    safe = results.get(Target.secured)
-    if registry and safe and registry.rps > 0:
-        ratio = safe.rps / registry.rps
+    guarded = results.get(Target.secured)
+    if registry and guarded and registry.rps > 0:
+        ratio = guarded.rps / registry.rps
         typer.echo(f"secured/registry req/s: {ratio:.3f} (cost {(1 - ratio) * 100:.1f} %)")
         verdict = "within" if ratio > 0.9 else "OVER"
         typer.echo(f"  tokens and access log: {verdict} the budget of under 10 %")
     agree = True
-    if safe and secured_run:
+    if guarded and secured_run:
         typer.echo("")
         lines, agree = secured.entries_report(
             entries=secured_run.entries,
-            warmup_answers=safe.warmup_requests,
-            answers=safe.requests,
-            unanswered_bound=secured.unanswered_bound(clients, safe.runs, safe.errors),
+            warmup_answers=guarded.warmup_requests,
+            answers=guarded.requests,
+            unanswered_bound=secured.unanswered_bound(clients, guarded.runs, guarded.errors),
         )
         for line in [*lines, *secured_run.locks.lines(secured_run.entries)]:
             typer.echo(line)
@@ -500,7 +495,7 @@ def _run(
         f"dossier benchmark: {run.clients} clients, {run.workers} workers per server, "
         f"{run.warmup:g} s warm-up + {run.duration:g} s measured per target, "
         f"load generator {run.generator}, {os.cpu_count()} CPUs shared by servers, "
-        "PostgreSQL and load generator"
+        f"PostgreSQL and load generator (load average {os.getloadavg()[0]:.2f} before)"
     )
     typer.echo(
         f"database {_display(url)}: {data.institutions:,} institutions "

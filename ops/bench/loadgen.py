@@ -34,6 +34,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,12 @@ from typing import Any
 # string a quote is escaped, so the quoted key cannot occur in a value by accident.
 ERROR_MARKER = '"errors"'
 RESULT_PREFIX = "BENCH_RESULT "
+
+
+class Generator(StrEnum):
+    auto = "auto"  # wrk if it is on PATH, else python
+    wrk = "wrk"
+    python = "python"
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,15 @@ class LoadResult:
 
 def generator_available(name: str) -> bool:
     return name == "python" or shutil.which("wrk") is not None
+
+
+def choose(generator: Generator) -> Generator:
+    """The generator to use; raises RuntimeError when wrk is asked for and missing."""
+    if generator is Generator.auto:
+        return Generator.wrk if generator_available("wrk") else Generator.python
+    if not generator_available(generator):
+        raise RuntimeError("wrk is not on PATH (apt-get install wrk), or use --loadgen python")
+    return generator
 
 
 def run(spec: LoadSpec, generator: str) -> LoadResult:
