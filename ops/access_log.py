@@ -41,14 +41,27 @@ def who_asks(headers: Mapping[str, str]) -> dict[str, str | None]:
     }
 
 
+Pending = tuple[AccessEntry, "asyncio.Future[None]"]
+
+
 class AccessLog:
-    """The service's writer: keys loaded once, checkpoints signed in the background."""
+    """The service's writer: keys loaded once, checkpoints signed in the background.
+
+    Entries of concurrent requests are appended together (group commit): one writer task
+    per process takes whatever has queued while the last batch was written and appends it
+    under one lock and one commit. Each request still waits until its own entry is
+    committed, so nothing is answered before it is recorded.
+    """
+
+    MAX_BATCH = 256
 
     def __init__(self, pool: asyncpg.Pool, *, enabled: bool) -> None:
         self.pool = pool
         self.enabled = enabled
         self._keys: AuditKeys | None = None
         self._checkpoints: asyncio.Task[None] | None = None
+        self._queue: asyncio.Queue[Pending] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
 
     @property
     def keys(self) -> AuditKeys:
@@ -61,12 +74,17 @@ class AccessLog:
         async with self.pool.acquire() as conn:
             self._keys = await audit.audit_keys(conn)
         self._checkpoints = asyncio.create_task(self._sign_checkpoints(checkpoint_every))
+        self._writer = asyncio.create_task(self._write_batches())
 
     async def close(self) -> None:
-        if self._checkpoints is not None:
-            self._checkpoints.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._checkpoints
+        for task in (self._checkpoints, self._writer):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        while not self._queue.empty():
+            _, pending = self._queue.get_nowait()
+            pending.set_exception(audit.AccessLogUnavailable("the service is stopping"))
         if self.enabled:
             with contextlib.suppress(Exception):
                 async with self.pool.acquire() as conn:
@@ -85,16 +103,37 @@ class AccessLog:
         return sorted({self.keys.subject(v) for v in values})
 
     async def write(self, entry: AccessEntry) -> None:
-        """Append, or raise AccessLogUnavailable: the caller must then withhold the answer."""
+        """Return once the entry is committed, or raise AccessLogUnavailable: the caller
+        must then withhold the answer."""
         if not self.enabled:
             return
-        try:
-            async with self.pool.acquire() as conn:
-                await audit.append(conn, entry)
-        except audit.AccessLogUnavailable:
-            raise
-        except Exception as exc:  # no connection, pool closed: the entry was not written
-            raise audit.AccessLogUnavailable(f"the access log is unreachable: {exc}") from exc
+        if self._writer is None or self._writer.done():
+            raise audit.AccessLogUnavailable("the access-log writer is not running")
+        committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        await self._queue.put((entry, committed))
+        await committed
+
+    async def _write_batches(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self.MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                async with self.pool.acquire() as conn:
+                    await audit.append_many(conn, [entry for entry, _ in batch])
+            except Exception as exc:  # no connection, pool closed, refused: none written
+                failure = (
+                    exc
+                    if isinstance(exc, audit.AccessLogUnavailable)
+                    else audit.AccessLogUnavailable(f"the access log is unreachable: {exc}")
+                )
+                for _, committed in batch:
+                    if not committed.done():
+                        committed.set_exception(failure)
+            else:
+                for _, committed in batch:
+                    if not committed.done():
+                        committed.set_result(None)
 
     def entry(self, **fields: Any) -> AccessEntry:
         return AccessEntry(at=dt.datetime.now(dt.UTC), **fields)

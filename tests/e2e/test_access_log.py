@@ -21,7 +21,7 @@ DOSSIER = {
     "operationName": "File",
     "variables": {"u": uscc(1)},
 }
-MIGRATION = Path(__file__).parents[2] / "ops/migrations/versions/0002_access.py"
+MIGRATION = Path(__file__).parents[2] / "ops/migrations/versions/0005_access_log_batches.py"
 
 
 async def _entries(db: asyncpg.Pool) -> list[audit.AccessEntry]:
@@ -118,8 +118,8 @@ async def test_no_entry_no_answer(db: asyncpg.Pool, http: httpx.AsyncClient, tok
         )
     registration = await token("registration")
     await db.execute(
-        """CREATE OR REPLACE FUNCTION registry_append_access_log(canonical text) RETURNS bigint
-           LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$"""
+        """CREATE OR REPLACE FUNCTION registry_append_access_log_batch(canonicals text[])
+           RETURNS bigint[] LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$"""
     )
     try:
         answer = await http.post(
@@ -132,7 +132,7 @@ async def test_no_entry_no_answer(db: asyncpg.Pool, http: httpx.AsyncClient, tok
         migration = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(migration)
         await db.execute(
-            migration.APPEND_ACCESS_LOG.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
+            migration.APPEND_BATCH.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
         )
     assert answer.status_code == 503
     assert answer.json() == {
@@ -143,3 +143,24 @@ async def test_no_entry_no_answer(db: asyncpg.Pool, http: httpx.AsyncClient, tok
     assert "上海甲" not in answer.text
     assert token_answer.status_code == 503
     assert token_answer.json()["error"] == "temporarily_unavailable"
+
+
+async def test_concurrent_requests_share_commits_and_keep_the_chain(
+    db: asyncpg.Pool, http: httpx.AsyncClient, token: Token
+) -> None:
+    import asyncio
+
+    registration = await token("registration")
+    before = await db.fetchval("SELECT count(*) FROM access_log")
+    answers = await asyncio.gather(
+        *(http.post("/graphql", json=DOSSIER, headers={"authorization": f"Bearer {registration}"})
+          for _ in range(60))
+    )  # fmt: skip
+    assert {a.status_code for a in answers} == {200}
+    assert await db.fetchval("SELECT count(*) FROM access_log") == before + 60
+    rows = await db.fetch("SELECT canonical, prev_hash, entry_hash FROM access_log ORDER BY id")
+    previous = b""
+    for row in rows:
+        assert bytes(row["prev_hash"] or b"") == previous
+        assert bytes(row["entry_hash"]) == audit.entry_hash(previous, row["canonical"])
+        previous = bytes(row["entry_hash"])
