@@ -3,6 +3,7 @@ with a WWW-Authenticate challenge before it reaches GraphQL."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import uuid
 
@@ -37,11 +38,14 @@ class Revocations:
 
 
 class BearerAuth:
+    VALIDATED_MAX = 10_000
+
     def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
         self.app = app
         self.runtime = runtime
         self.settings = runtime.settings
         self._revocations: Revocations | None = None
+        self._validated: dict[str, Principal] = {}
 
     @property
     def revocations(self) -> Revocations:
@@ -56,6 +60,20 @@ class BearerAuth:
         if scheme.lower() != "bearer" or not token.strip():
             raise OAuthError("invalid_request", "send the access token as: Bearer <token>", 401)
         token = token.strip()
+        # A client sends the same token for minutes: its signature is checked once, its
+        # expiry and its client's revocation on every request.
+        known = self._validated.get(token)
+        if known is not None and known.expires_at > dt.datetime.now(dt.UTC):
+            if await self.revocations.revoked(known.client_id):
+                raise OAuthError("invalid_token", "the client of this token has been revoked", 401)
+            return known
+        found = await self._validate(token)
+        if len(self._validated) >= self.VALIDATED_MAX:
+            self._validated.clear()
+        self._validated[token] = found
+        return found
+
+    async def _validate(self, token: str) -> Principal:
         keys = await self.runtime.keys.get()
         try:
             found = validate(
