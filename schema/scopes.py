@@ -67,8 +67,9 @@ def scope_map(schema: GraphQLSchema) -> dict[str, frozenset[str]]:
                 needs[f"{type_.name}.{name}"] = frozenset().union(
                     *(needs.get(f"{impl.name}.{name}", frozenset()) for impl in implementations)
                 )
+    assert schema.query_type is not None
     for name in ("__schema", "__type"):
-        needs[f"{schema.query_type.name}.{name}"] = frozenset({INTROSPECTION_SCOPE})  # type: ignore[union-attr]
+        needs[f"{schema.query_type.name}.{name}"] = frozenset({INTROSPECTION_SCOPE})
     return needs
 
 

@@ -47,17 +47,19 @@ def _cut(paths: Iterable[Path]) -> tuple[tuple[Path, ...], frozenset[EndKind]]:
 
 def ownership_answer(root: Party, paths: list[Path], at: Moment | None) -> OwnershipAnswer:
     by_party: dict[str, list[Path]] = defaultdict(list)
+    ends: dict[str, EndKind] = {}
     for path in paths:
         if path.end is not None and path.end not in CUT_SHORT:
             by_party[path.party.key].append(path)
+            ends[path.party.key] = path.end
     owners = [
         Owner(
             party=found[0].party,
-            end=found[0].end,  # type: ignore[arg-type]  # complete paths have an end
+            end=ends[key],
             share=total(p.share for p in found),
             paths=tuple(sorted(found, key=_path_order)),
         )
-        for found in by_party.values()
+        for key, found in by_party.items()
     ]
     owners.sort(key=lambda o: (-o.share.high, -o.share.low, o.party.key))
     cut, reasons = _cut(paths)
