@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
+from urllib.parse import parse_qs
 
 import asyncpg
 import orjson
@@ -130,8 +131,11 @@ class BearerAuth:
 
 
 def _is_ide_page(scope: Scope) -> bool:
-    accept = dict(scope["headers"]).get(b"accept", b"")
-    return scope["method"] == "GET" and b"text/html" in accept
+    """The GraphiQL page itself, which carries no data. A GET with a `query` parameter is an
+    operation whatever it accepts, so it needs a token like any other."""
+    if scope["method"] != "GET" or "query" in parse_qs(scope.get("query_string", b"").decode()):
+        return False
+    return b"text/html" in dict(scope["headers"]).get(b"accept", b"")
 
 
 async def _challenge(send: Send, error: OAuthError) -> None:

@@ -241,3 +241,16 @@ async def test_insufficient_scope_over_http(http: httpx.AsyncClient, token: Toke
     (error,) = answer.json()["errors"]
     assert error["extensions"]["code"] == "INSUFFICIENT_SCOPE"
     assert "Institution.shareholders" in error["extensions"]["denied"]
+
+
+async def test_an_operation_sent_by_get_needs_a_token_whatever_it_accepts(
+    http: httpx.AsyncClient,
+) -> None:
+    page = await http.get("/graphql", headers={"accept": "text/html"})
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+    sneaky = await http.get(
+        "/graphql",
+        params={"query": "{ institutions { edges { node { name } } } }"},
+        headers={"accept": "text/html"},
+    )
+    assert sneaky.status_code == 401
