@@ -22,7 +22,7 @@ from ops.access_log import outcome, who_asks
 from ops.bearer import PRINCIPAL, BearerAuth
 from ops.oauth import OAuthEndpoints
 from ops.runtime import Runtime
-from ops.settings import Settings, get_settings
+from ops.settings import Settings, get_settings, is_loopback
 from registry.audit import AccessEntry, AccessLogUnavailable, document_hash
 from schema import build_schema
 from schema.context import Context
@@ -94,6 +94,11 @@ class RegistryGraphQL(GraphQL[Context, None]):
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
+    if not settings.auth and not is_loopback(settings.host):
+        raise RuntimeError(
+            f"REGISTRY_AUTH is off: the service may only be configured for the loopback "
+            f"interface, not {settings.host}"
+        )
     load_grants()  # a broken policy file stops the start, not the first request
     runtime = Runtime(settings)
     graphql: Any = RegistryGraphQL(runtime)

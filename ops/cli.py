@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import ipaddress
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ from ops import database
 from ops.access_cli import clients_app, keys_app
 from ops.audit_cli import audit_app
 from ops.loading import apply_batches
-from ops.settings import get_settings
+from ops.settings import get_settings, is_loopback
 from registry.ingest import BatchReport, ingest
 from registry.records import Source
 
@@ -66,7 +65,7 @@ def serve(
     """Serve GraphQL at http://HOST:PORT/graphql (GraphiQL in a browser)."""
     settings = get_settings()
     host = host or settings.host
-    if not settings.auth and not _is_loopback(host):
+    if not settings.auth and not is_loopback(host):
         typer.echo(
             f"refusing to bind to {host} with REGISTRY_AUTH off: without tokens the registry "
             "serves only on the loopback interface (127.0.0.1)",
@@ -94,15 +93,6 @@ def serve(
         log_level="warning",
         access_log=False,
     )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @app.command()

@@ -16,6 +16,10 @@ class NotFound(RegistryError):
     code = "NOT_FOUND"
 
 
+class Forbidden(RegistryError):
+    code = "FORBIDDEN"
+
+
 class InvalidArgument(RegistryError):
     code = "BAD_USER_INPUT"
 

@@ -7,7 +7,7 @@ import datetime as dt
 import strawberry
 
 from auth import legal_basis
-from registry.errors import InvalidArgument, NotFound
+from registry.errors import Forbidden, InvalidArgument, NotFound
 from schema.context import Info
 from schema.query import _uscc
 from schema.scopes import requires
@@ -48,6 +48,9 @@ class Mutation:
         context = info.context
         if context.principal is None:
             raise InvalidArgument("legal bases are recorded by an authenticated client")
+        if input.client_id == context.principal.client_id:
+            # the client that reads the accounts is not the one that authorises reading them
+            raise Forbidden("a client may not record a legal basis for itself")
         uscc = _uscc(input.institution_uscc)
         async with context.pool.acquire() as conn:
             institution_id = await conn.fetchval("SELECT id FROM institution WHERE uscc = $1", uscc)

@@ -46,9 +46,9 @@ async def _setup(db: asyncpg.Pool, gql: Run, **overrides: object) -> str:
         "maxUses": 2,
         **overrides,
     }
-    answer = await gql(RECORD, principal("central_bank"), input=basis)
+    answer = await gql(RECORD, principal("leading_group"), input=basis)
     assert "errors" not in answer, answer
-    assert answer["data"]["recordLegalBasis"]["recordedBy"] == "central_bank-test"
+    assert answer["data"]["recordLegalBasis"]["recordedBy"] == "leading_group-test"
     return str(answer["data"]["recordLegalBasis"]["id"])
 
 
@@ -115,6 +115,18 @@ async def test_scope_still_comes_first(db: asyncpg.Pool, gql: Run) -> None:
     basis = await _setup(db, gql)
     answer = await gql(READ, principal("banking"), u=uscc(1), basis=basis)
     assert answer["errors"][0]["extensions"]["code"] == "INSUFFICIENT_SCOPE"
+
+
+async def test_no_client_authorises_itself(db: asyncpg.Pool, gql: Run) -> None:
+    await _setup(db, gql)
+    basis = {
+        "reference": "自批[2016]1号", "issuingAuthority": "本机构", "clientId": "central_bank-test",
+        "institutionUscc": uscc(1), "purpose": "自查", "maxUses": 1,
+        "validFrom": NOW.isoformat(), "validTo": (NOW + dt.timedelta(days=1)).isoformat(),
+    }  # fmt: skip
+    answer = await gql(RECORD, principal("central_bank"), input=basis)
+    assert answer["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert await db.fetchval("SELECT count(*) FROM legal_basis") == 1
 
 
 async def test_records_are_append_only(db: asyncpg.Pool, gql: Run) -> None:
