@@ -27,6 +27,7 @@ from registry.lookthrough.model import (
     HUNDRED,
     WHOLE,
     EndKind,
+    Hop,
     Interval,
     Party,
     Path,
@@ -186,13 +187,25 @@ async def run(conn: asyncpg.Connection, walk: Walk) -> tuple[Party, list[Path]]:
 
 
 def paths_from_rows(direction: Direction, rows: Sequence[Mapping[str, Any]]) -> list[Path]:
-    """Rebuild each path from the rows of its prefixes; mark paths the row cap cut off."""
-    hops = {tuple(r["path"]): hop_from_row(r) for r in rows}
-    children = Counter(tuple(r["path"])[:-1] for r in rows)
+    """Rebuild each path from its parent's; mark paths the row cap cut off."""
+    hops: dict[int, Hop] = {}  # a holding is the same hop on every path through it
+    keys = [tuple(r["path"]) for r in rows]
+    for key, row in zip(keys, rows, strict=True):
+        if key[-1] not in hops:
+            hops[key[-1]] = hop_from_row(row)
+    chains: dict[tuple[int, ...], tuple[Hop, ...]] = {}
+
+    def chain_of(key: tuple[int, ...]) -> tuple[Hop, ...]:
+        found = chains.get(key)
+        if found is None:
+            found = (chain_of(key[:-1]) if len(key) > 1 else ()) + (hops[key[-1]],)
+            chains[key] = found
+        return found
+
+    children = Counter(key[:-1] for key in keys)
     paths: list[Path] = []
-    for row in rows:
-        key = tuple(row["path"])
-        chain = tuple(hops[key[: i + 1]] for i in range(len(key)))
+    for key, row in zip(keys, rows, strict=True):
+        chain = chain_of(key)
         share = Interval(mul(row["low"], HUNDRED), mul(row["high"], HUNDRED))
         party = chain[-1].holder if direction == "up" else chain[-1].held
         end = EndKind(row["stop"]) if row["stop"] else None
