@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import hmac
 import itertools
+from typing import Any
 
 import asyncpg
 import orjson
@@ -339,9 +340,9 @@ async def _seed_search(db: asyncpg.Pool) -> list[int]:
 async def test_search_finds_entries_by_each_filter(db: asyncpg.Pool) -> None:
     await _seed_search(db)
 
-    async def found(**filters: object) -> list[int]:
+    async def found(**filters: Any) -> list[int]:
         async with db.acquire() as conn:
-            page = await search(conn, **filters)  # type: ignore[arg-type]
+            page = await search(conn, **filters)
         return [item.id for item in page.items]
 
     assert await found() == [1, 2, 3, 4]
