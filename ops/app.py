@@ -20,6 +20,7 @@ from strawberry.types import ExecutionResult
 from auth.grants import load as load_grants
 from ops.access_log import outcome, who_asks
 from ops.bearer import PRINCIPAL, BearerAuth
+from ops.database import head_revision
 from ops.oauth import OAuthEndpoints
 from ops.runtime import Runtime
 from ops.settings import Settings, get_settings, is_loopback
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             f"interface, not {settings.host}"
         )
     load_grants()  # a broken policy file stops the start, not the first request
+    head = head_revision()
     runtime = Runtime(settings)
     graphql: Any = RegistryGraphQL(runtime)
     if settings.auth:
@@ -119,12 +121,38 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await runtime.close()
 
     async def healthz(request: Request) -> Response:
+        """The process is up."""
         return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        """Ready for traffic: database reachable, schema at the code's migration head,
+        signing keys loaded. 503 with the failing checks otherwise."""
+        checks: dict[str, str] = {}
+        try:
+            async with runtime.pool.acquire(timeout=2) as conn:
+                revision = await conn.fetchval("SELECT version_num FROM alembic_version")
+            checks["database"] = "ok"
+            checks["migrations"] = (
+                "ok" if revision == head else f"at {revision}, code expects {head}"
+            )
+        except Exception as exc:  # any failure to reach it is the answer itself
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        try:
+            await runtime.keys.get()
+            checks["signing_keys"] = "ok"
+        except Exception as exc:
+            checks["signing_keys"] = f"not loaded: {type(exc).__name__}"
+        ready = all(value == "ok" for value in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
 
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),
+            Route("/readyz", readyz),
             *OAuthEndpoints(runtime).routes(),
         ],
         lifespan=lifespan,

@@ -214,3 +214,50 @@ def schema_print() -> None:
     from schema import printed_sdl
 
     typer.echo(printed_sdl(), nl=False)
+
+
+config_app = typer.Typer(help="The service's settings.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("check")
+def config_check() -> None:
+    """Check the settings, the policy files and the database before a start; exit 1 when
+    anything is wrong, saying what."""
+    from pydantic import ValidationError
+
+    from auth.grants import load as load_grants
+    from ops.settings import Settings
+
+    problems: list[str] = []
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            name = "REGISTRY_" + "_".join(str(p) for p in error["loc"]).upper()
+            problems.append(f"{name}: {error['msg']}")
+        settings = None
+    if settings is not None and not settings.auth and not is_loopback(settings.host):
+        problems.append(f"REGISTRY_AUTH is off but REGISTRY_HOST is {settings.host}")
+    try:
+        load_grants()
+    except ValueError as exc:
+        problems.append(f"policy: {exc}")
+    if settings is not None:
+        try:
+            url = database.resolve_url(settings)
+            revision = database.run_on_connection(
+                url, lambda conn: conn.fetchval("SELECT version_num FROM alembic_version")
+            )
+            if revision != database.head_revision():
+                problems.append(
+                    f"database at migration {revision}, this code expects "
+                    f"{database.head_revision()}: run `registry db upgrade`"
+                )
+        except Exception as exc:  # whatever keeps us from the database is the finding
+            problems.append(f"database: {type(exc).__name__}: {exc}")
+    for problem in problems:
+        typer.echo(f"✗ {problem}", err=True)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo("✓ settings, policy and database are ready")

@@ -64,3 +64,12 @@ async def test_many_concurrent_requests_share_the_pool(
     async with httpx.AsyncClient(base_url=server, headers=bearer) as client:
         answers = await asyncio.gather(*(client.post("/graphql", json=query) for _ in range(40)))
     assert {a.json()["data"]["institution"]["name"] for a in answers} == {"上海甲网络科技有限公司"}
+
+
+async def test_ready_when_database_schema_and_keys_are(http: httpx.AsyncClient) -> None:
+    answer = await http.get("/readyz")
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {
+        "status": "ready",
+        "checks": {"database": "ok", "migrations": "ok", "signing_keys": "ok"},
+    }
